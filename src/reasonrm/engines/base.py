@@ -1,0 +1,91 @@
+"""The one interface every engine implements: chats in, k samples per chat out."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from reasonrm.types import Message, Sample, SamplingParams
+
+T = TypeVar("T")
+
+
+class Engine(ABC):
+    """Text generation. `agenerate` returns, for each chat, `params.n` samples.
+
+    A chat whose last message is from the assistant is continued from where that message
+    stops (used to force a verdict); the returned text is only the continuation.
+    Concurrent `agenerate` calls are how callers batch: engines run them together.
+    """
+
+    name: str = "engine"
+    model: str = ""
+
+    @abstractmethod
+    async def agenerate(
+        self, chats: list[list[Message]], params: SamplingParams
+    ) -> list[list[Sample]]: ...
+
+    def generate(self, chats: list[list[Message]], params: SamplingParams) -> list[list[Sample]]:
+        return run_sync(self.agenerate(chats, params))
+
+    @property
+    def supports_grammar(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        """Release the model or connections; the engine cannot be used afterwards."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def is_continuation(chat: list[Message]) -> bool:
+    return bool(chat) and chat[-1]["role"] == "assistant"
+
+
+def strip_echo(text: str, chat: list[Message]) -> str:
+    """Some servers return the continued assistant message with its prefix: drop it."""
+    if is_continuation(chat):
+        prefix = chat[-1]["content"]
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
+
+
+def split_n(n: int, most: int) -> list[int]:
+    """Split n samples into requests of at most `most` samples each."""
+    return [min(most, n - i) for i in range(0, n, most)]
+
+
+class _LoopThread:
+    """One event loop in a daemon thread, so sync callers can run coroutines from anywhere
+    (including from inside another running loop, e.g. a notebook)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+
+_loop_thread: _LoopThread | None = None
+_loop_lock = threading.Lock()
+
+
+def shared_loop() -> asyncio.AbstractEventLoop:
+    """The background loop that sync APIs run their coroutines on."""
+    global _loop_thread
+    with _loop_lock:
+        if _loop_thread is None:
+            _loop_thread = _LoopThread()
+    return _loop_thread.loop
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run_coroutine_threadsafe(coro, shared_loop()).result()

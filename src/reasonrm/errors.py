@@ -1,0 +1,45 @@
+"""Errors a user can cause. The CLI prints these as one line; anything else is a bug."""
+
+
+class ReasonRMError(Exception):
+    """Base class: the message says what to fix."""
+
+
+class InputError(ReasonRMError):
+    """A comparison, a file row or an argument is malformed."""
+
+
+class UnknownProtocolError(ReasonRMError):
+    pass
+
+
+class UnknownModelError(ReasonRMError):
+    pass
+
+
+class UnknownEngineError(ReasonRMError):
+    pass
+
+
+class ModelFetchError(ReasonRMError):
+    """Weights could not be downloaded or assembled."""
+
+
+class CorruptModelError(ReasonRMError):
+    """Weights on disk do not match the registry's sha256."""
+
+
+class ContextLengthError(ReasonRMError):
+    """A prompt (plus the generation budget) does not fit the model's context."""
+
+
+class EngineUnavailableError(ReasonRMError):
+    """The engine's server cannot be reached or keeps failing."""
+
+
+class EngineError(ReasonRMError):
+    """The engine answered a request with an error."""
+
+
+class MissingDependencyError(ReasonRMError):
+    """An optional extra is not installed."""

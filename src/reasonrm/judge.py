@@ -1,0 +1,254 @@
+"""Pairwise judging: k votes, one or both orders, adaptive stopping, verdict forcing, and
+batching of many comparisons (their generations run concurrently on the engine)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+from dataclasses import replace
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Literal
+
+from reasonrm.engines.base import Engine, run_sync, shared_loop
+from reasonrm.errors import InputError, ReasonRMError
+from reasonrm.protocols import Protocol, get_protocol
+from reasonrm.types import (
+    Comparison,
+    JudgedSample,
+    Judgment,
+    Label,
+    Message,
+    Order,
+    Sample,
+    SamplingParams,
+    Verdict,
+)
+
+log = logging.getLogger(__name__)
+
+Orders = Literal["random", "both", "fixed"]
+ORDERS = ("random", "both", "fixed")
+
+
+def comparison_key(c: Comparison) -> str:
+    """A stable digest of a comparison's content: seeds per-comparison randomness, so a
+    comparison gets the same placement and seeds wherever it sits in a batch."""
+    blob = json.dumps([c.prompt, c.a, c.b], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def majority(a: int, b: int) -> Label | None:
+    return "A" if a > b else "B" if b > a else None
+
+
+def next_round_size(lead: int, remaining: int) -> int:
+    """Fewest further samples that could settle the vote (all going to the leader): after d
+    more, the lead is lead + d and remaining - d samples are left; settled when the lead
+    exceeds what is left."""
+    return min(remaining, (remaining - lead) // 2 + 1)
+
+
+class Judge:
+    """Judge which of two responses is better with a reasoning reward model.
+
+    votes: samples per order; the winner is the majority of valid verdicts (a tie gives None).
+    orders: "random" (one order per comparison, drawn from the seed), "both" (A/B and B/A,
+      position-bias control) or "fixed" (a shown first).
+    adaptive: sample in rounds and stop once the leader cannot be overtaken by the samples
+      still to draw; the winner always equals the full-vote majority over those samples.
+    force_verdict: when a sample hits the token budget before a verdict, append the
+      protocol's verdict cue and let the model finish with `force_tokens` more tokens.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        protocol: str | Protocol = "rrm",
+        *,
+        votes: int = 1,
+        orders: Orders = "random",
+        adaptive: bool = False,
+        seed: int = 0,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float = 0.95,
+        force_verdict: bool = True,
+        force_tokens: int = 16,
+        concurrency: int = 16,
+    ) -> None:
+        if votes < 1:
+            raise InputError("votes must be at least 1")
+        if orders not in ORDERS:
+            raise InputError(f"orders must be one of {', '.join(ORDERS)}, got {orders!r}")
+        self.engine = engine
+        self.protocol = get_protocol(protocol)
+        self.votes = votes
+        self.orders = orders
+        self.adaptive = adaptive
+        self.seed = seed
+        # One vote: greedy, so a judgment is reproducible. Several: sampled, or they would agree.
+        self.params = SamplingParams(
+            max_tokens=max_tokens or self.protocol.default_max_tokens,
+            temperature=temperature if temperature is not None else (0.0 if votes == 1 else 0.7),
+            top_p=top_p,
+        )
+        self.force_verdict = force_verdict
+        self.force_tokens = force_tokens
+        self.concurrency = max(1, concurrency)
+
+    # ---- public API -------------------------------------------------------------------
+
+    def judge(self, c: Comparison) -> Judgment:
+        return run_sync(self.ajudge(c))
+
+    def judge_many(
+        self, comparisons: Iterable[Comparison], errors: Literal["raise", "return"] = "raise"
+    ) -> Iterator[Judgment]:
+        """Judge many comparisons, `concurrency` at a time, yielding in input order.
+        errors="return": a comparison that fails (e.g. too long for the context) yields a
+        Judgment with `error` set instead of stopping the run."""
+        loop = shared_loop()
+        pending: deque = deque()
+        it = iter(comparisons)
+
+        def submit() -> bool:
+            c = next(it, None)
+            if c is None:
+                return False
+            pending.append(asyncio.run_coroutine_threadsafe(self._ajudge_safe(c, errors), loop))
+            return True
+
+        try:
+            while len(pending) < self.concurrency and submit():
+                pass
+            while pending:
+                judgment = pending.popleft().result()
+                submit()
+                yield judgment
+        finally:
+            for future in pending:
+                future.cancel()
+
+    async def ajudge(self, c: Comparison) -> Judgment:
+        chats = {order: self.protocol.render(c if order == "AB" else c.swapped())
+                 for order in self.orders_for(c)}
+        budget = {order: self.votes for order in chats}
+        samples: list[JudgedSample] = []
+        round_no = 0
+        while True:
+            a, b = _tally(samples)
+            remaining = sum(budget.values())
+            if remaining == 0 or abs(a - b) > remaining:
+                break
+            size = next_round_size(abs(a - b), remaining) if self.adaptive else remaining
+            requests = _spread(size, budget)
+            results = await asyncio.gather(
+                *(self._sample(c, order, chats[order], k, round_no) for order, k in requests.items())
+            )
+            for order, k in requests.items():
+                budget[order] -= k
+            samples.extend(s for batch in results for s in batch)
+            round_no += 1
+        return self._judgment(c, samples, list(chats))
+
+    def orders_for(self, c: Comparison) -> list[Order]:
+        if self.orders == "fixed":
+            return ["AB"]
+        if self.orders == "both":
+            return ["AB", "BA"]
+        rng = random.Random(f"{self.seed}|order|{comparison_key(c)}")
+        return [rng.choice(["AB", "BA"])]
+
+    # ---- internals ----------------------------------------------------------------------
+
+    async def _ajudge_safe(self, c: Comparison, errors: str) -> Judgment:
+        try:
+            return await self.ajudge(c)
+        except ReasonRMError as e:
+            if errors == "raise":
+                raise
+            log.warning("comparison %s failed: %s", c.id, e)
+            return Judgment(None, {"A": 0, "B": 0, "invalid": 0}, comparison_id=c.id,
+                            label=c.label, error=str(e))
+
+    def _seed(self, c: Comparison, order: Order, round_no: int) -> int:
+        digest = hashlib.sha256(f"{self.seed}|{comparison_key(c)}|{order}|{round_no}".encode())
+        return int.from_bytes(digest.digest()[:4], "big") >> 1
+
+    async def _sample(
+        self, c: Comparison, order: Order, chat: list[Message], k: int, round_no: int
+    ) -> list[JudgedSample]:
+        params = replace(self.params, n=k, seed=self._seed(c, order, round_no))
+        (drawn,) = await self.engine.agenerate([chat], params)
+        judged = await asyncio.gather(*(self._read(chat, s) for s in drawn))
+        return [
+            JudgedSample(
+                text=text,
+                verdict=verdict if order == "AB" else verdict.flipped(),
+                order=order,
+                completion_tokens=tokens,
+                prompt_tokens=s.prompt_tokens,
+                finish_reason=s.finish_reason,
+                seconds=seconds,
+                forced=forced,
+            )
+            for s, (text, verdict, tokens, seconds, forced) in zip(drawn, judged, strict=True)
+        ]
+
+    async def _read(self, chat: list[Message], s: Sample) -> tuple[str, Verdict, int, float, bool]:
+        """Parse one sample; force a verdict if it ran out of tokens before giving one."""
+        truncated = s.finish_reason == "length"
+        verdict = self.protocol.parse(s.text, truncated=truncated)
+        if verdict.valid or not truncated or not self.force_verdict:
+            return s.text, verdict, s.completion_tokens, s.seconds, False
+        cue = self.protocol.verdict_cue_for(s.text)
+        grammar = self.protocol.cue_grammar if self.engine.supports_grammar else None
+        params = SamplingParams(max_tokens=self.force_tokens, temperature=0.0, n=1, seed=0,
+                                grammar=grammar)
+        continuation = [*chat, {"role": "assistant", "content": s.text + cue}]
+        ((tail,),) = await self.engine.agenerate([continuation], params)
+        text = s.text + cue + tail.text
+        verdict = self.protocol.parse(text, truncated=tail.finish_reason == "length")
+        tokens = s.completion_tokens + tail.completion_tokens
+        return text, verdict, tokens, s.seconds + tail.seconds, True
+
+    def _judgment(self, c: Comparison, samples: list[JudgedSample], orders: list[Order]) -> Judgment:
+        a, b = _tally(samples)
+        agree = None
+        if len(orders) == 2:
+            per_order = [majority(*_tally([s for s in samples if s.order == o])) for o in orders]
+            agree = None if None in per_order else per_order[0] == per_order[1]
+        return Judgment(
+            winner=majority(a, b),
+            votes={"A": a, "B": b, "invalid": len(samples) - a - b},
+            samples=samples,
+            orders_agree=agree,
+            comparison_id=c.id,
+            label=c.label,
+        )
+
+
+def _tally(samples: list[JudgedSample]) -> tuple[int, int]:
+    a = sum(s.verdict.winner == "A" for s in samples)
+    b = sum(s.verdict.winner == "B" for s in samples)
+    return a, b
+
+
+def _spread(size: int, budget: dict[Order, int]) -> dict[Order, int]:
+    """Share `size` samples among the orders that still have budget, one at a time to the
+    order with the most left, so both orders stay balanced."""
+    left = dict(budget)
+    take = dict.fromkeys(budget, 0)
+    for _ in range(size):
+        order = max(left, key=lambda o: left[o])
+        take[order] += 1
+        left[order] -= 1
+    return {o: k for o, k in take.items() if k}
+
+
+
+

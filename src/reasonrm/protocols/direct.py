@@ -1,0 +1,39 @@
+"""The no-reasoning baseline ("DirectJudge"): the verdict alone, no analysis."""
+
+from __future__ import annotations
+
+import re
+
+from reasonrm.protocols.base import Protocol
+from reasonrm.protocols.rrm import RRMProtocol, box_verdict, last_box, render_user_turn
+from reasonrm.types import Comparison, Message, Verdict
+
+SYSTEM_PROMPT = """You are an impartial judge. You will see a user's query and the responses of two AI assistants. Decide which assistant answered better: instruction fidelity first, then helpfulness, accuracy, detail and harmlessness; ignore the order and the length of the responses. Reply with the verdict only, \\boxed{Assistant 1} or \\boxed{Assistant 2}, and nothing else."""
+
+INSTRUCTION = "Answer with \\boxed{Assistant 1} or \\boxed{Assistant 2} only, without explanation."
+
+# Small models asked for the verdict alone often write a bare "Assistant 1": accept it
+# when it opens the reply, nothing looser.
+_BARE = re.compile(r"^\W*assistant\s*([12])\b", re.IGNORECASE)
+
+
+class DirectProtocol(Protocol):
+    name = "direct"
+    verdict_cue = "\\boxed{Assistant"
+    cue_grammar = RRMProtocol.cue_grammar
+    default_max_tokens = 16
+
+    def render(self, c: Comparison) -> list[Message]:
+        return [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": render_user_turn(c, INSTRUCTION)},
+        ]
+
+    def parse(self, completion: str, truncated: bool = False) -> Verdict:
+        box = last_box(completion)
+        if box is not None:
+            return box_verdict(box)
+        bare = _BARE.match(completion.strip())
+        if bare:
+            return Verdict("A" if bare.group(1) == "1" else "B")
+        return self._missing(truncated)

@@ -1,0 +1,229 @@
+"""The data that crosses module boundaries: small frozen dataclasses with a JSON round-trip."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+from reasonrm.errors import InputError
+
+Message = dict[str, str]
+Label = Literal["A", "B"]
+Order = Literal["AB", "BA"]
+ROLES = ("system", "user", "assistant")
+
+
+def _check_text(name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise InputError(f"field '{name}' must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise InputError(f"field '{name}' is empty")
+
+
+def check_messages(messages: Any, name: str = "prompt") -> tuple[Message, ...]:
+    """Validate a conversation (list of {"role", "content"}) and return it as a tuple."""
+    if not isinstance(messages, list | tuple) or not messages:
+        raise InputError(f"field '{name}' must be a non-empty string or list of messages")
+    out = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or "role" not in m or "content" not in m:
+            raise InputError(f"{name}[{i}] must be an object with 'role' and 'content'")
+        if m["role"] not in ROLES:
+            raise InputError(f"{name}[{i}].role must be one of {', '.join(ROLES)}, got {m['role']!r}")
+        if not isinstance(m["content"], str):
+            raise InputError(f"{name}[{i}].content must be a string")
+        out.append({"role": m["role"], "content": m["content"]})
+    if not any(m["role"] == "user" and m["content"].strip() for m in out):
+        raise InputError(f"field '{name}' has no non-empty user message")
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two responses to one prompt; `label` names the better one when it is known."""
+
+    prompt: str | tuple[Message, ...]
+    a: str
+    b: str
+    label: Label | None = None
+    id: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.prompt, str):
+            _check_text("prompt", self.prompt)
+        else:
+            object.__setattr__(self, "prompt", check_messages(self.prompt))
+        _check_text("a", self.a)
+        _check_text("b", self.b)
+        if self.label not in (None, "A", "B"):
+            raise InputError(f"field 'label' must be 'A', 'B' or null, got {self.label!r}")
+
+    @property
+    def messages(self) -> list[Message]:
+        """The conversation before the responses, as a message list."""
+        if isinstance(self.prompt, str):
+            return [{"role": "user", "content": self.prompt}]
+        return [dict(m) for m in self.prompt]
+
+    def swapped(self) -> Comparison:
+        """The same comparison with the responses in the other slots (label follows)."""
+        label = {"A": "B", "B": "A", None: None}[self.label]
+        return replace(self, a=self.b, b=self.a, label=label)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        if not isinstance(self.prompt, str):
+            d["prompt"] = [dict(m) for m in self.prompt]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Comparison:
+        missing = [k for k in ("prompt", "a", "b") if k not in d]
+        if missing:
+            raise InputError(f"missing field(s): {', '.join(missing)}")
+        return cls(prompt=d["prompt"], a=d["a"], b=d["b"], label=d.get("label"), id=d.get("id"))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A parsed completion: a winner, or None with the reason it is invalid."""
+
+    winner: Label | None
+    invalid_reason: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.winner is not None
+
+    def flipped(self) -> Verdict:
+        """Map a verdict on a swapped comparison back to the original slots."""
+        if self.winner is None:
+            return self
+        return replace(self, winner="B" if self.winner == "A" else "A")
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    max_tokens: int = 1024
+    temperature: float = 0.0
+    top_p: float = 1.0
+    n: int = 1
+    seed: int | None = 0
+    stop: tuple[str, ...] = ()
+    grammar: str | None = None  # GBNF; honoured by llama.cpp engines, ignored elsewhere
+
+    def __post_init__(self) -> None:
+        if self.max_tokens < 1:
+            raise InputError("max_tokens must be at least 1")
+        if self.n < 1:
+            raise InputError("n must be at least 1")
+        if self.temperature < 0:
+            raise InputError("temperature must be >= 0")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One generation from an engine."""
+
+    text: str
+    completion_tokens: int
+    prompt_tokens: int
+    finish_reason: Literal["stop", "length"]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class JudgedSample:
+    """One vote: the engine's text, its verdict mapped back to the caller's A/B, and its cost."""
+
+    text: str
+    verdict: Verdict
+    order: Order  # "AB": response a was shown first; "BA": shown second
+    completion_tokens: int
+    prompt_tokens: int
+    finish_reason: str
+    seconds: float
+    forced: bool = False  # the verdict cue was appended after the token budget ran out
+
+
+@dataclass
+class Judgment:
+    """The outcome of judging one comparison."""
+
+    winner: Label | None
+    votes: dict[str, int]
+    samples: list[JudgedSample] = field(default_factory=list)
+    orders_agree: bool | None = None  # only when both orders were judged
+    comparison_id: str | None = None
+    label: Label | None = None
+    error: str | None = None
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(s.completion_tokens for s in self.samples)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(s.prompt_tokens for s in self.samples)
+
+    @property
+    def seconds(self) -> float:
+        return sum(s.seconds for s in self.samples)
+
+    @property
+    def correct(self) -> bool | None:
+        """Whether the winner matches the known label (None when there is no label)."""
+        return None if self.label is None else self.winner == self.label
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.comparison_id,
+            "winner": self.winner,
+            "votes": dict(self.votes),
+            "orders_agree": self.orders_agree,
+            "label": self.label,
+            "correct": self.correct,
+            "error": self.error,
+            "completion_tokens": self.completion_tokens,
+            "prompt_tokens": self.prompt_tokens,
+            "seconds": round(self.seconds, 3),
+            "samples": [
+                {
+                    "text": s.text,
+                    "verdict": s.verdict.winner,
+                    "invalid_reason": s.verdict.invalid_reason,
+                    "order": s.order,
+                    "completion_tokens": s.completion_tokens,
+                    "prompt_tokens": s.prompt_tokens,
+                    "finish_reason": s.finish_reason,
+                    "seconds": round(s.seconds, 3),
+                    "forced": s.forced,
+                }
+                for s in self.samples
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Judgment:
+        samples = [
+            JudgedSample(
+                text=s["text"],
+                verdict=Verdict(s["verdict"], s.get("invalid_reason")),
+                order=s["order"],
+                completion_tokens=s["completion_tokens"],
+                prompt_tokens=s["prompt_tokens"],
+                finish_reason=s["finish_reason"],
+                seconds=s["seconds"],
+                forced=s.get("forced", False),
+            )
+            for s in d.get("samples", [])
+        ]
+        return cls(
+            winner=d["winner"],
+            votes=dict(d["votes"]),
+            samples=samples,
+            orders_agree=d.get("orders_agree"),
+            comparison_id=d.get("id"),
+            label=d.get("label"),
+            error=d.get("error"),
+        )
