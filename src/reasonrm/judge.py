@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Literal
 
 from reasonrm.engines.base import Engine, run_sync, shared_loop
-from reasonrm.errors import InputError, ReasonRMError
+from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
 from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.types import (
     Comparison,
@@ -169,7 +169,8 @@ class Judge:
         try:
             return await self.ajudge(c)
         except ReasonRMError as e:
-            if errors == "raise":
+            # A dead server fails every comparison alike: stop instead of recording each.
+            if errors == "raise" or isinstance(e, EngineUnavailableError):
                 raise
             log.warning("comparison %s failed: %s", c.id, e)
             return Judgment(None, {"A": 0, "B": 0, "invalid": 0}, comparison_id=c.id,

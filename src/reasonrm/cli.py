@@ -1,0 +1,242 @@
+"""The `reasonrm` command: a thin layer over the library."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections import deque
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from reasonrm.errors import InputError, ReasonRMError
+from reasonrm.types import Comparison, Judgment
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Reasoning reward models: judge pairs of responses with an LLM that thinks first.")
+models_app = typer.Typer(no_args_is_help=True, help="List, download and verify named models.")
+app.add_typer(models_app, name="models")
+out = Console()
+err = Console(stderr=True)
+
+
+class EngineName(str, Enum):
+    llamacpp = "llamacpp"
+    openai = "openai"
+    transformers = "transformers"
+
+
+class OrdersName(str, Enum):
+    random = "random"
+    both = "both"
+    fixed = "fixed"
+
+
+def friendly(command):
+    """Errors a user can fix end in one line, not a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ReasonRMError as e:
+            err.print(f"[bold red]error:[/] {e}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _engine(engine: EngineName, model: str | None, base_url: str | None, api_key_env: str,
+            parallel: int, context: int):
+    from reasonrm.engines import load_engine
+
+    if engine is EngineName.llamacpp:
+        say = lambda msg: err.print(f"[dim]{msg}[/]", highlight=False)  # noqa: E731
+        return load_engine("llamacpp", model, parallel=parallel, context=context, progress=say)
+    if engine is EngineName.openai:
+        return load_engine("openai", model, base_url=base_url, api_key_env=api_key_env)
+    return load_engine("transformers", model)
+
+
+@app.command()
+@friendly
+def judge(
+    prompt: Annotated[str | None, typer.Option(help="The user prompt.")] = None,
+    a: Annotated[str | None, typer.Option("--a", help="First response.")] = None,
+    b: Annotated[str | None, typer.Option("--b", help="Second response.")] = None,
+    input: Annotated[Path | None, typer.Option(help="JSONL of pairs: prompt + a/b or chosen/rejected.")] = None,
+    output: Annotated[Path | None, typer.Option(help="JSONL of judgments (with --input); resumable.")] = None,
+    model: Annotated[str | None, typer.Option(help="Registry name, .gguf path, checkpoint folder or served model.")] = None,
+    engine: Annotated[EngineName, typer.Option(help="Generation backend.")] = EngineName.llamacpp,
+    protocol: Annotated[str, typer.Option(help="rrm | rm-r1 | rm-r1-distilled | direct")] = "rrm",
+    votes: Annotated[int, typer.Option(min=1, help="Samples per order; majority wins.")] = 1,
+    orders: Annotated[OrdersName, typer.Option(help="both: judge A/B and B/A (position-bias control).")] = OrdersName.both,
+    adaptive: Annotated[bool, typer.Option(help="Stop voting once the leader cannot be overtaken.")] = False,
+    seed: Annotated[int, typer.Option(help="Seeds order placement and sampling.")] = 0,
+    max_tokens: Annotated[int | None, typer.Option(help="Token budget per sample (default: the protocol's).")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Default: 0 for one vote, 0.7 for several.")] = None,
+    force_verdict: Annotated[bool, typer.Option(help="Append the verdict cue when a sample runs out of tokens.")] = True,
+    base_url: Annotated[str | None, typer.Option(help="openai engine: server URL, e.g. http://127.0.0.1:8000/v1")] = None,
+    api_key_env: Annotated[str, typer.Option(help="openai engine: environment variable holding the API key.")] = "OPENAI_API_KEY",
+    parallel: Annotated[int, typer.Option(help="llamacpp engine: parallel slots.")] = 8,
+    context: Annotated[int, typer.Option(help="llamacpp engine: context tokens per slot.")] = 8192,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Judge which of two responses is better (or every pair in a JSONL file)."""
+    from reasonrm.judge import Judge
+
+    single = prompt is not None or a is not None or b is not None
+    if single == (input is not None):
+        raise InputError("give either --prompt/--a/--b for one pair, or --input FILE --output FILE")
+    if input is not None and output is None:
+        raise InputError("--input needs --output (the judgments file; rerun to resume)")
+    comparison = None
+    if single:
+        missing = [n for n, v in (("--prompt", prompt), ("--a", a), ("--b", b)) if v is None]
+        if missing:
+            raise InputError(f"missing {', '.join(missing)}")
+        comparison = Comparison(prompt, a, b)  # validated before the model loads
+    with _engine(engine, model, base_url, api_key_env, parallel, context) as eng:
+        judge_ = Judge(eng, protocol, votes=votes, orders=orders.value, adaptive=adaptive,
+                       seed=seed, max_tokens=max_tokens, temperature=temperature,
+                       force_verdict=force_verdict)
+        if comparison is not None:
+            judgment = judge_.judge(comparison)
+            if as_json:
+                out.print_json(json.dumps(judgment.to_dict()))
+            else:
+                _show(judgment)
+        else:
+            _judge_file(judge_, input, output)
+
+
+def _show(j: Judgment) -> None:
+    for i, s in enumerate(j.samples, start=1):
+        shown = "a first" if s.order == "AB" else "b first"
+        verdict = s.verdict.winner or f"invalid ({s.verdict.invalid_reason})"
+        title = (f"vote {i} · {shown} · {s.completion_tokens} tokens · {s.seconds:.1f}s"
+                 + (" · verdict forced" if s.forced else "") + f" · [bold]{verdict}[/]")
+        out.print(Panel(Text(s.text.strip() or "(empty)"), title=title, title_align="left"))
+    votes = f"A {j.votes['A']}, B {j.votes['B']}, invalid {j.votes['invalid']}"
+    agree = {None: "", True: "; both orders agree", False: "; the two orders disagree"}[j.orders_agree]
+    winner = {"A": "A (first response)", "B": "B (second response)", None: "none (tie or no valid verdict)"}
+    out.print(f"[bold]Winner: {winner[j.winner]}[/]  (votes {votes}{agree}; "
+              f"{j.completion_tokens} tokens, {j.seconds:.1f}s)")
+
+
+def _judge_file(judge_, input: Path, output: Path) -> None:
+    from reasonrm.jsonl import ResumableWriter, iter_jsonl
+    from reasonrm.pairs import comparison_from_row
+
+    rows = list(iter_jsonl(input))  # small: lines of text; judgments are what costs
+    writer = ResumableWriter(output, key="line")
+    todo = [(n, r) for n, r in rows if n not in writer.done]
+    if writer.done:
+        err.print(f"resuming: {len(writer.done)} of {len(rows)} pairs already in {output}")
+    lines: deque[int] = deque()
+    stats = {"bad": 0, "failed": 0, "labelled": 0, "correct": 0}
+
+    def comparisons() -> Iterator[Comparison]:
+        for number, row in todo:
+            try:
+                if isinstance(row, InputError):
+                    raise row
+                c = comparison_from_row(row, where=f"{input}:{number}")
+            except InputError as e:
+                stats["bad"] += 1
+                writer.write({"line": number, "id": _row_id(row), "winner": None, "error": str(e)})
+                err.print(f"[yellow]skipped[/] {e}", highlight=False)
+                progress.advance(task)
+                continue
+            lines.append(number)
+            yield c
+
+    columns = [TextColumn("judging"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[acc]}"), TimeRemainingColumn()]
+    try:
+        with Progress(*columns, console=err) as progress:
+            task = progress.add_task("judge", total=len(todo), acc="")
+            for judgment in judge_.judge_many(comparisons(), errors="return"):
+                writer.write({"line": lines.popleft(), **judgment.to_dict()})
+                stats["failed"] += judgment.error is not None
+                if judgment.correct is not None and judgment.error is None:
+                    stats["labelled"] += 1
+                    stats["correct"] += judgment.correct
+                    progress.update(task, acc=f"accuracy {stats['correct'] / stats['labelled']:.1%}")
+                progress.advance(task)
+    except KeyboardInterrupt:
+        writer.close()
+        err.print(f"interrupted: {len(writer.done)} rows are in {output}; rerun the same command to resume")
+        raise typer.Exit(130) from None
+    writer.close()
+    summary = f"wrote {output}: {len(writer.done)} rows"
+    if stats["labelled"]:
+        summary += f", accuracy {stats['correct']}/{stats['labelled']}"
+    if stats["bad"] or stats["failed"]:
+        summary += f"; {stats['bad']} malformed rows and {stats['failed']} failed judgments (see 'error')"
+    err.print(summary)
+
+
+def _row_id(row) -> str | None:
+    return str(row["id"]) if isinstance(row, dict) and row.get("id") is not None else None
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Named models and whether they are downloaded."""
+    from reasonrm.engines import models
+
+    table = Table("name", "model", "size", "downloaded", "path")
+    for spec in models.REGISTRY.values():
+        path = models.model_path(spec.name)
+        state = "verified" if models.is_verified(spec.name) else ("unverified" if path.exists() else "no")
+        table.add_row(spec.name, spec.description, f"{spec.size / 1e6:,.0f} MB", state, str(path))
+    out.print(table)
+
+
+@models_app.command("pull")
+@friendly
+def models_pull(name: str) -> None:
+    """Download, assemble and sha256-verify a named model."""
+    from reasonrm.engines import models
+
+    path = models.pull(name, progress=lambda msg: err.print(msg, highlight=False))
+    out.print(f"{name}: {path}")
+
+
+@models_app.command("verify")
+@friendly
+def models_verify(name: str) -> None:
+    """Recompute a downloaded model's sha256 against the registry."""
+    from reasonrm.engines import models
+
+    path = models.verify(name)
+    out.print(f"{name}: sha256 OK ({path})")
+
+
+@app.command()
+def protocols() -> None:
+    """The prompt formats a judge can use."""
+    from reasonrm.protocols import PROTOCOLS
+
+    for name, p in PROTOCOLS.items():
+        out.print(f"{name}: {type(p).__doc__ or ''}".strip())
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

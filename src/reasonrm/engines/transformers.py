@@ -1,0 +1,205 @@
+"""Local Hugging Face checkpoints (a folder, or a GGUF file dequantized) with batched
+generation. Concurrent `agenerate` calls are gathered for a few milliseconds and run as one
+padded batch; this is the engine training evaluates its checkpoints with."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reasonrm.engines.base import Engine, is_continuation
+from reasonrm.engines.models import REGISTRY, resolve_gguf
+from reasonrm.errors import ContextLengthError, MissingDependencyError, UnknownModelError
+from reasonrm.types import Message, Sample, SamplingParams
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Request:
+    chats: list[list[Message]]
+    params: SamplingParams
+    future: asyncio.Future
+    results: dict[int, list[Sample]] = field(default_factory=dict)
+
+
+class TransformersEngine(Engine):
+    name = "transformers"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        dtype: str | None = None,
+        batch_size: int = 8,
+        max_wait_ms: float = 5.0,
+        device: str = "cpu",
+    ) -> None:
+        """`model`: a checkpoint folder, a .gguf file, or a registry name (its GGUF).
+        `batch_size`: most chats per generate call. `dtype`: default bfloat16 for checkpoint
+        folders (about twice as fast as float32 on CPUs with bf16), float32 for GGUF files
+        (transformers keeps their weights packed and computes in float32)."""
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError:
+            raise MissingDependencyError(
+                "the transformers engine needs torch and transformers: "
+                "pip install 'reasonrm[transformers]'"
+            ) from None
+        self.model = model
+        source, kwargs = _locate(model)
+        self.tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        dtype = dtype or ("float32" if "gguf_file" in kwargs else "bfloat16")
+        self.net = AutoModelForCausalLM.from_pretrained(
+            source, dtype=getattr(torch, dtype), **kwargs
+        ).to(device)
+        self.net.eval()
+        self.device = device
+        self.batch_size = batch_size
+        self.max_wait = max_wait_ms / 1000
+        self.context = getattr(self.net.config, "max_position_embeddings", None)
+        eos = self.net.generation_config.eos_token_id
+        eos = eos if isinstance(eos, list) else [eos] if eos is not None else []
+        self._stop_ids = set(eos) | {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}
+        self._stop_ids.discard(None)
+        self._pending: list[_Request] = []
+        self._worker: asyncio.Task | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transformers")
+
+    async def agenerate(self, chats: list[list[Message]], params: SamplingParams) -> list[list[Sample]]:
+        loop = asyncio.get_running_loop()
+        request = _Request(chats, params, loop.create_future())
+        if not chats:
+            return []
+        self._pending.append(request)
+        if self._worker is None or self._worker.done():
+            self._worker = loop.create_task(self._drain())
+        return await request.future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(self.max_wait)  # let concurrent callers join this batch
+        while self._pending:
+            params = self._pending[0].params
+            key = _batch_key(params)
+            batch: list[tuple[_Request, int]] = []
+            for req in self._pending:
+                if _batch_key(req.params) != key:
+                    continue
+                for i in range(len(req.chats)):
+                    if i not in req.results and (req, i) not in batch and len(batch) < self.batch_size:
+                        batch.append((req, i))
+            try:
+                outputs = await loop.run_in_executor(
+                    self._executor, self._generate, [r.chats[i] for r, i in batch], params
+                )
+            except Exception as e:  # a bad batch fails its requests, not the worker
+                for req in {id(r): r for r, _ in batch}.values():
+                    self._finish(req, error=e)
+                continue
+            for (req, i), samples in zip(batch, outputs, strict=True):
+                if isinstance(samples, Exception):
+                    self._finish(req, error=samples)
+                    continue
+                req.results[i] = samples
+                if len(req.results) == len(req.chats):
+                    self._finish(req)
+
+    def _finish(self, req: _Request, error: Exception | None = None) -> None:
+        if req in self._pending:
+            self._pending.remove(req)
+        if req.future.done():
+            return
+        if error is not None:
+            req.future.set_exception(error)
+        else:
+            req.future.set_result([req.results[i] for i in range(len(req.chats))])
+
+    def _render(self, chat: list[Message]) -> str:
+        cont = is_continuation(chat)
+        return self.tokenizer.apply_chat_template(
+            chat, tokenize=False, add_generation_prompt=not cont, continue_final_message=cont
+        )
+
+    def _generate(self, chats: list[list[Message]], params: SamplingParams) -> list:
+        import torch
+
+        texts = [self._render(c) for c in chats]
+        lengths = [len(self.tokenizer(t, add_special_tokens=False).input_ids) for t in texts]
+        results: list = [None] * len(chats)
+        keep = []
+        for i, n_tokens in enumerate(lengths):
+            if self.context and n_tokens + params.max_tokens > self.context:
+                results[i] = ContextLengthError(
+                    f"the prompt has {n_tokens} tokens and asks for {params.max_tokens} more, "
+                    f"over the model's context of {self.context}: shorten it or lower max_tokens"
+                )
+            else:
+                keep.append(i)
+        if not keep:
+            return results
+        enc = self.tokenizer([texts[i] for i in keep], return_tensors="pt", padding=True,
+                             add_special_tokens=False).to(self.device)
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+        sampling = params.temperature > 0
+        start = time.perf_counter()
+        with torch.inference_mode():
+            out = self.net.generate(
+                **enc,
+                max_new_tokens=params.max_tokens,
+                do_sample=sampling,
+                temperature=params.temperature if sampling else None,
+                top_p=params.top_p if sampling else None,
+                top_k=None,
+                num_return_sequences=params.n,
+                pad_token_id=self.tokenizer.pad_token_id,
+                stop_strings=list(params.stop) or None,
+                tokenizer=self.tokenizer if params.stop else None,
+            )
+        seconds = (time.perf_counter() - start) / (len(keep) * params.n)
+        new = out[:, enc.input_ids.shape[1] :].tolist()
+        for row, i in enumerate(keep):
+            samples = []
+            for j in range(params.n):
+                ids = new[row * params.n + j]
+                end = next((k for k, t in enumerate(ids) if t in self._stop_ids), None)
+                finish = "length" if end is None else "stop"
+                count = len(ids) if end is None else end + 1
+                text = self.tokenizer.decode(ids[: count if end is None else end],
+                                             skip_special_tokens=True)
+                samples.append(Sample(text, count, lengths[i], finish, seconds))
+            results[i] = samples
+        return results
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+def _batch_key(p: SamplingParams) -> tuple:
+    return (p.max_tokens, p.temperature, p.top_p, p.n, p.stop)
+
+
+def _locate(model: str) -> tuple[str, dict]:
+    """Where from_pretrained should look, and with which extra arguments."""
+    if model in REGISTRY:
+        path = resolve_gguf(model)
+        return str(path.parent), {"gguf_file": path.name}
+    path = Path(model).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise UnknownModelError(f"no such GGUF file: {path}")
+        return str(path.parent), {"gguf_file": path.name}
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise UnknownModelError(f"{path} is not a Hugging Face checkpoint (no config.json)")
+        return str(path), {}
+    return model, {}  # a hub id, for users who can reach the hub

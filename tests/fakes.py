@@ -1,0 +1,109 @@
+"""Test doubles: an engine that returns scripted completions and records every call."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from reasonrm.engines.base import Engine, is_continuation
+from reasonrm.types import Message, Sample, SamplingParams
+
+#: one scripted completion: its text (finish_reason "stop"), or (text, finish_reason)
+Scripted = str | tuple[str, str]
+#: called once per sample with a copy of the chat and the request's params
+ScriptFn = Callable[[list[Message], SamplingParams], Scripted]
+
+
+def count_tokens(text: str) -> int:
+    """The fake tokenizer: whitespace-separated words."""
+    return len(text.split())
+
+
+@dataclass(frozen=True)
+class Call:
+    """One `agenerate` request as the engine received it."""
+
+    chats: list[list[Message]]
+    params: SamplingParams
+
+    @property
+    def continuation(self) -> bool:
+        return any(is_continuation(chat) for chat in self.chats)
+
+
+class ScriptedEngine(Engine):
+    """Returns `params.n` samples per chat, each taken from `script`.
+
+    script: a function `(chat, params) -> text | (text, finish_reason)` called once per sample
+    (it may raise, e.g. ContextLengthError, to fail a request), or a list of such completions
+    handed out in order, one per sample, across all requests (continuations included).
+    A continuation chat (last message from the assistant) gets only the continuation's text,
+    as real engines return it.
+    """
+
+    name = "scripted"
+    model = "scripted"
+
+    def __init__(self, script: ScriptFn | Iterable[Scripted], *, grammar: bool = False) -> None:
+        self._fn: ScriptFn | None = script if callable(script) else None
+        self._queue: deque[Scripted] = deque() if callable(script) else deque(script)
+        self._grammar = grammar
+        self.calls: list[Call] = []
+
+    @property
+    def supports_grammar(self) -> bool:
+        return self._grammar
+
+    async def agenerate(
+        self, chats: list[list[Message]], params: SamplingParams
+    ) -> list[list[Sample]]:
+        self.calls.append(Call([[dict(m) for m in chat] for chat in chats], params))
+        out = []
+        for chat in chats:
+            prompt_tokens = sum(count_tokens(m["content"]) for m in chat)
+            samples = []
+            for _ in range(params.n):
+                text, finish_reason = self._next([dict(m) for m in chat], params)
+                samples.append(
+                    Sample(text, count_tokens(text), prompt_tokens, finish_reason, 0.0)  # type: ignore[arg-type]
+                )
+            out.append(samples)
+        return out
+
+    def _next(self, chat: list[Message], params: SamplingParams) -> tuple[str, str]:
+        if self._fn is not None:
+            item = self._fn(chat, params)
+        elif self._queue:
+            item = self._queue.popleft()
+        else:
+            raise AssertionError("ScriptedEngine: the script ran out of completions")
+        text, finish_reason = (item, "stop") if isinstance(item, str) else item
+        assert finish_reason in ("stop", "length"), finish_reason
+        return text, finish_reason
+
+    # ---- what tests assert on ---------------------------------------------------------------
+
+    @property
+    def requests(self) -> int:
+        """Number of `agenerate` calls."""
+        return len(self.calls)
+
+    @property
+    def samples_drawn(self) -> int:
+        """Samples generated for fresh (non-continuation) chats."""
+        return sum(c.params.n * len(c.chats) for c in self.calls if not c.continuation)
+
+    @property
+    def seeds(self) -> list[int | None]:
+        """The seed of every fresh (non-continuation) request, in call order."""
+        return [c.params.seed for c in self.calls if not c.continuation]
+
+    @property
+    def continuations(self) -> list[Call]:
+        return [c for c in self.calls if c.continuation]
+
+    @property
+    def unused(self) -> int:
+        """Scripted completions not handed out yet (list scripts)."""
+        return len(self._queue)
