@@ -106,9 +106,18 @@ def test_rmr1_single_turn_matches_the_reference_layout():
     assert [m["role"] for m in messages] == ["system", "user"]
     assert messages[1]["content"] == rmr1_user_turn(PROMPT, A, B)
     system = messages[0]["content"]
-    for tag in ("<type>Chat</type>", "<type>Reasoning</type>", "<rubric>", "<justify>", "<eval>",
-                "<solution>", "<quote_A>", "<summary_B>", "<answer>[[A]]</answer>",
-                "<answer>[[B]]</answer>"):
+    for tag in (
+        "<type>Chat</type>",
+        "<type>Reasoning</type>",
+        "<rubric>",
+        "<justify>",
+        "<eval>",
+        "<solution>",
+        "<quote_A>",
+        "<summary_B>",
+        "<answer>[[A]]</answer>",
+        "<answer>[[B]]</answer>",
+    ):
         assert tag in system, tag
 
 
@@ -201,8 +210,7 @@ def test_multi_turn_rendering_ignores_the_label(name):
 
 WELL_FORMED = {
     "rrm": (
-        "Assistant 1 names Paris, which is correct; Assistant 2 says Lyon.\n\n"
-        "\\boxed{Assistant 1}",
+        "Assistant 1 names Paris, which is correct; Assistant 2 says Lyon.\n\n\\boxed{Assistant 1}",
         "A",
     ),
     "rm-r1": (
@@ -414,8 +422,10 @@ def test_grammar_options_helper():
 def test_cue_grammar_offers_both_verdicts(name):
     p = get_protocol(name)
     assert p.cue_grammar
-    verdicts = [p.parse("Cut off here" + p.verdict_cue_for("Cut off here") + option)
-                for option in grammar_options(p.cue_grammar)]
+    verdicts = [
+        p.parse("Cut off here" + p.verdict_cue_for("Cut off here") + option)
+        for option in grammar_options(p.cue_grammar)
+    ]
     assert sorted(v.winner for v in verdicts) == ["A", "B"]
 
 
@@ -445,8 +455,16 @@ def test_parse_never_raises(name, text, truncated):
         assert v.invalid_reason is None
 
 
-VERDICT_PIECES = [*"AB12[]{}<>/\\ \n", "\\boxed{", "Assistant ", "<answer>", "</answer>",
-                  "<think>", "</think>", "\\text{"]
+VERDICT_PIECES = [
+    *"AB12[]{}<>/\\ \n",
+    "\\boxed{",
+    "Assistant ",
+    "<answer>",
+    "</answer>",
+    "<think>",
+    "</think>",
+    "\\text{",
+]
 verdict_soup = st.lists(st.sampled_from(VERDICT_PIECES), max_size=30).map("".join)
 
 
@@ -475,8 +493,7 @@ def test_well_formed_completion_parses_to_its_verdict(name, prefix, winner, trun
 
 
 @pytest.mark.parametrize("name", NAMES)
-@given(prefix=free_text, open_think=st.booleans(), pick=st.integers(0, 1),
-       truncated=st.booleans())
+@given(prefix=free_text, open_think=st.booleans(), pick=st.integers(0, 1), truncated=st.booleans())
 @settings(max_examples=200, deadline=None)
 def test_cue_plus_grammar_option_parses_to_that_verdict(name, prefix, open_think, pick, truncated):
     p = get_protocol(name)

@@ -8,7 +8,7 @@ import logging
 import sys
 from collections import deque
 from collections.abc import Iterator
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -22,21 +22,24 @@ from rich.text import Text
 from reasonrm.errors import InputError, ReasonRMError
 from reasonrm.types import Comparison, Judgment
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Reasoning reward models: judge pairs of responses with an LLM that thinks first.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Reasoning reward models: judge pairs of responses with an LLM that thinks first.",
+)
 models_app = typer.Typer(no_args_is_help=True, help="List, download and verify named models.")
 app.add_typer(models_app, name="models")
 out = Console()
 err = Console(stderr=True)
 
 
-class EngineName(str, Enum):
+class EngineName(StrEnum):
     llamacpp = "llamacpp"
     openai = "openai"
     transformers = "transformers"
 
 
-class OrdersName(str, Enum):
+class OrdersName(StrEnum):
     random = "random"
     both = "both"
     fixed = "fixed"
@@ -56,8 +59,14 @@ def friendly(command):
     return wrapper
 
 
-def _engine(engine: EngineName, model: str | None, base_url: str | None, api_key_env: str,
-            parallel: int, context: int):
+def _engine(
+    engine: EngineName,
+    model: str | None,
+    base_url: str | None,
+    api_key_env: str,
+    parallel: int,
+    context: int,
+):
     from reasonrm.engines import load_engine
 
     if engine is EngineName.llamacpp:
@@ -74,20 +83,41 @@ def judge(
     prompt: Annotated[str | None, typer.Option(help="The user prompt.")] = None,
     a: Annotated[str | None, typer.Option("--a", help="First response.")] = None,
     b: Annotated[str | None, typer.Option("--b", help="Second response.")] = None,
-    input: Annotated[Path | None, typer.Option(help="JSONL of pairs: prompt + a/b or chosen/rejected.")] = None,
-    output: Annotated[Path | None, typer.Option(help="JSONL of judgments (with --input); resumable.")] = None,
-    model: Annotated[str | None, typer.Option(help="Registry name, .gguf path, checkpoint folder or served model.")] = None,
+    input: Annotated[
+        Path | None, typer.Option(help="JSONL of pairs: prompt + a/b or chosen/rejected.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="JSONL of judgments (with --input); resumable.")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Registry name, .gguf path, checkpoint folder or served model."),
+    ] = None,
     engine: Annotated[EngineName, typer.Option(help="Generation backend.")] = EngineName.llamacpp,
     protocol: Annotated[str, typer.Option(help="rrm | rm-r1 | rm-r1-distilled | direct")] = "rrm",
     votes: Annotated[int, typer.Option(min=1, help="Samples per order; majority wins.")] = 1,
-    orders: Annotated[OrdersName, typer.Option(help="both: judge A/B and B/A (position-bias control).")] = OrdersName.both,
-    adaptive: Annotated[bool, typer.Option(help="Stop voting once the leader cannot be overtaken.")] = False,
+    orders: Annotated[
+        OrdersName, typer.Option(help="both: judge A/B and B/A (position-bias control).")
+    ] = OrdersName.both,
+    adaptive: Annotated[
+        bool, typer.Option(help="Stop voting once the leader cannot be overtaken.")
+    ] = False,
     seed: Annotated[int, typer.Option(help="Seeds order placement and sampling.")] = 0,
-    max_tokens: Annotated[int | None, typer.Option(help="Token budget per sample (default: the protocol's).")] = None,
-    temperature: Annotated[float | None, typer.Option(help="Default: 0 for one vote, 0.7 for several.")] = None,
-    force_verdict: Annotated[bool, typer.Option(help="Append the verdict cue when a sample runs out of tokens.")] = True,
-    base_url: Annotated[str | None, typer.Option(help="openai engine: server URL, e.g. http://127.0.0.1:8000/v1")] = None,
-    api_key_env: Annotated[str, typer.Option(help="openai engine: environment variable holding the API key.")] = "OPENAI_API_KEY",
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Token budget per sample (default: the protocol's).")
+    ] = None,
+    temperature: Annotated[
+        float | None, typer.Option(help="Default: 0 for one vote, 0.7 for several.")
+    ] = None,
+    force_verdict: Annotated[
+        bool, typer.Option(help="Append the verdict cue when a sample runs out of tokens.")
+    ] = True,
+    base_url: Annotated[
+        str | None, typer.Option(help="openai engine: server URL, e.g. http://127.0.0.1:8000/v1")
+    ] = None,
+    api_key_env: Annotated[
+        str, typer.Option(help="openai engine: environment variable holding the API key.")
+    ] = "OPENAI_API_KEY",
     parallel: Annotated[int, typer.Option(help="llamacpp engine: parallel slots.")] = 8,
     context: Annotated[int, typer.Option(help="llamacpp engine: context tokens per slot.")] = 8192,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -107,9 +137,17 @@ def judge(
             raise InputError(f"missing {', '.join(missing)}")
         comparison = Comparison(prompt, a, b)  # validated before the model loads
     with _engine(engine, model, base_url, api_key_env, parallel, context) as eng:
-        judge_ = Judge(eng, protocol, votes=votes, orders=orders.value, adaptive=adaptive,
-                       seed=seed, max_tokens=max_tokens, temperature=temperature,
-                       force_verdict=force_verdict)
+        judge_ = Judge(
+            eng,
+            protocol,
+            votes=votes,
+            orders=orders.value,
+            adaptive=adaptive,
+            seed=seed,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            force_verdict=force_verdict,
+        )
         if comparison is not None:
             judgment = judge_.judge(comparison)
             if as_json:
@@ -124,14 +162,25 @@ def _show(j: Judgment) -> None:
     for i, s in enumerate(j.samples, start=1):
         shown = "a first" if s.order == "AB" else "b first"
         verdict = s.verdict.winner or f"invalid ({s.verdict.invalid_reason})"
-        title = (f"vote {i} · {shown} · {s.completion_tokens} tokens · {s.seconds:.1f}s"
-                 + (" · verdict forced" if s.forced else "") + f" · [bold]{verdict}[/]")
+        title = (
+            f"vote {i} · {shown} · {s.completion_tokens} tokens · {s.seconds:.1f}s"
+            + (" · verdict forced" if s.forced else "")
+            + f" · [bold]{verdict}[/]"
+        )
         out.print(Panel(Text(s.text.strip() or "(empty)"), title=title, title_align="left"))
     votes = f"A {j.votes['A']}, B {j.votes['B']}, invalid {j.votes['invalid']}"
-    agree = {None: "", True: "; both orders agree", False: "; the two orders disagree"}[j.orders_agree]
-    winner = {"A": "A (first response)", "B": "B (second response)", None: "none (tie or no valid verdict)"}
-    out.print(f"[bold]Winner: {winner[j.winner]}[/]  (votes {votes}{agree}; "
-              f"{j.completion_tokens} tokens, {j.seconds:.1f}s)")
+    agree = {None: "", True: "; both orders agree", False: "; the two orders disagree"}[
+        j.orders_agree
+    ]
+    winner = {
+        "A": "A (first response)",
+        "B": "B (second response)",
+        None: "none (tie or no valid verdict)",
+    }
+    out.print(
+        f"[bold]Winner: {winner[j.winner]}[/]  (votes {votes}{agree}; "
+        f"{j.completion_tokens} tokens, {j.seconds:.1f}s)"
+    )
 
 
 def _judge_file(judge_, input: Path, output: Path) -> None:
@@ -161,8 +210,13 @@ def _judge_file(judge_, input: Path, output: Path) -> None:
             lines.append(number)
             yield c
 
-    columns = [TextColumn("judging"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[acc]}"), TimeRemainingColumn()]
+    columns = [
+        TextColumn("judging"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[acc]}"),
+        TimeRemainingColumn(),
+    ]
     try:
         with Progress(*columns, console=err) as progress:
             task = progress.add_task("judge", total=len(todo), acc="")
@@ -172,18 +226,24 @@ def _judge_file(judge_, input: Path, output: Path) -> None:
                 if judgment.correct is not None and judgment.error is None:
                     stats["labelled"] += 1
                     stats["correct"] += judgment.correct
-                    progress.update(task, acc=f"accuracy {stats['correct'] / stats['labelled']:.1%}")
+                    progress.update(
+                        task, acc=f"accuracy {stats['correct'] / stats['labelled']:.1%}"
+                    )
                 progress.advance(task)
     except KeyboardInterrupt:
         writer.close()
-        err.print(f"interrupted: {len(writer.done)} rows are in {output}; rerun the same command to resume")
+        err.print(
+            f"interrupted: {len(writer.done)} rows are in {output}; rerun the same command to resume"
+        )
         raise typer.Exit(130) from None
     writer.close()
     summary = f"wrote {output}: {len(writer.done)} rows"
     if stats["labelled"]:
         summary += f", accuracy {stats['correct']}/{stats['labelled']}"
     if stats["bad"] or stats["failed"]:
-        summary += f"; {stats['bad']} malformed rows and {stats['failed']} failed judgments (see 'error')"
+        summary += (
+            f"; {stats['bad']} malformed rows and {stats['failed']} failed judgments (see 'error')"
+        )
     err.print(summary)
 
 
@@ -199,7 +259,11 @@ def models_list() -> None:
     table = Table("name", "model", "size", "downloaded", "path")
     for spec in models.REGISTRY.values():
         path = models.model_path(spec.name)
-        state = "verified" if models.is_verified(spec.name) else ("unverified" if path.exists() else "no")
+        state = (
+            "verified"
+            if models.is_verified(spec.name)
+            else ("unverified" if path.exists() else "no")
+        )
         table.add_row(spec.name, spec.description, f"{spec.size / 1e6:,.0f} MB", state, str(path))
     out.print(table)
 

@@ -45,7 +45,7 @@ class ResumableWriter:
             self._recover()
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a", encoding="utf-8")
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
 
     def _recover(self) -> None:
         good = 0  # byte offset after the last complete row

@@ -8,14 +8,15 @@ import hashlib
 import json
 import logging
 import random
-from dataclasses import replace
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Literal
 
 from reasonrm.engines.base import Engine, run_sync, shared_loop
 from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
 from reasonrm.protocols import Protocol, get_protocol
+from reasonrm.protocols.base import NO_VERDICT, TRUNCATED
 from reasonrm.types import (
     Comparison,
     JudgedSample,
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 Orders = Literal["random", "both", "fixed"]
 ORDERS = ("random", "both", "fixed")
+FORCEABLE = (NO_VERDICT, TRUNCATED)
 
 
 def comparison_key(c: Comparison) -> str:
@@ -60,8 +62,9 @@ class Judge:
       position-bias control) or "fixed" (a shown first).
     adaptive: sample in rounds and stop once the leader cannot be overtaken by the samples
       still to draw; the winner always equals the full-vote majority over those samples.
-    force_verdict: when a sample hits the token budget before a verdict, append the
-      protocol's verdict cue and let the model finish with `force_tokens` more tokens.
+    force_verdict: when a sample ends without a verdict (cut off by the token budget, or
+      stopped without one), append the protocol's verdict cue and let the model finish with
+      `force_tokens` more tokens; the sample is marked `forced`.
     """
 
     def __init__(
@@ -134,8 +137,10 @@ class Judge:
                 future.cancel()
 
     async def ajudge(self, c: Comparison) -> Judgment:
-        chats = {order: self.protocol.render(c if order == "AB" else c.swapped())
-                 for order in self.orders_for(c)}
+        chats = {
+            order: self.protocol.render(c if order == "AB" else c.swapped())
+            for order in self.orders_for(c)
+        }
         budget = {order: self.votes for order in chats}
         samples: list[JudgedSample] = []
         round_no = 0
@@ -147,7 +152,10 @@ class Judge:
             size = next_round_size(abs(a - b), remaining) if self.adaptive else remaining
             requests = _spread(size, budget)
             results = await asyncio.gather(
-                *(self._sample(c, order, chats[order], k, round_no) for order, k in requests.items())
+                *(
+                    self._sample(c, order, chats[order], k, round_no)
+                    for order, k in requests.items()
+                )
             )
             for order, k in requests.items():
                 budget[order] -= k
@@ -173,8 +181,13 @@ class Judge:
             if errors == "raise" or isinstance(e, EngineUnavailableError):
                 raise
             log.warning("comparison %s failed: %s", c.id, e)
-            return Judgment(None, {"A": 0, "B": 0, "invalid": 0}, comparison_id=c.id,
-                            label=c.label, error=str(e))
+            return Judgment(
+                None,
+                {"A": 0, "B": 0, "invalid": 0},
+                comparison_id=c.id,
+                label=c.label,
+                error=str(e),
+            )
 
     def _seed(self, c: Comparison, order: Order, round_no: int) -> int:
         digest = hashlib.sha256(f"{self.seed}|{comparison_key(c)}|{order}|{round_no}".encode())
@@ -202,14 +215,16 @@ class Judge:
 
     async def _read(self, chat: list[Message], s: Sample) -> tuple[str, Verdict, int, float, bool]:
         """Parse one sample; force a verdict if it ran out of tokens before giving one."""
-        truncated = s.finish_reason == "length"
-        verdict = self.protocol.parse(s.text, truncated=truncated)
-        if verdict.valid or not truncated or not self.force_verdict:
+        verdict = self.protocol.parse(s.text, truncated=s.finish_reason == "length")
+        # Force only where the model gave no verdict at all (cut off, or it stopped without
+        # one); an answer naming both sides or something else stays invalid as written.
+        if verdict.valid or verdict.invalid_reason not in FORCEABLE or not self.force_verdict:
             return s.text, verdict, s.completion_tokens, s.seconds, False
         cue = self.protocol.verdict_cue_for(s.text)
         grammar = self.protocol.cue_grammar if self.engine.supports_grammar else None
-        params = SamplingParams(max_tokens=self.force_tokens, temperature=0.0, n=1, seed=0,
-                                grammar=grammar)
+        params = SamplingParams(
+            max_tokens=self.force_tokens, temperature=0.0, n=1, seed=0, grammar=grammar
+        )
         continuation = [*chat, {"role": "assistant", "content": s.text + cue}]
         ((tail,),) = await self.engine.agenerate([continuation], params)
         text = s.text + cue + tail.text
@@ -217,7 +232,9 @@ class Judge:
         tokens = s.completion_tokens + tail.completion_tokens
         return text, verdict, tokens, s.seconds + tail.seconds, True
 
-    def _judgment(self, c: Comparison, samples: list[JudgedSample], orders: list[Order]) -> Judgment:
+    def _judgment(
+        self, c: Comparison, samples: list[JudgedSample], orders: list[Order]
+    ) -> Judgment:
         a, b = _tally(samples)
         agree = None
         if len(orders) == 2:
@@ -249,7 +266,3 @@ def _spread(size: int, budget: dict[Order, int]) -> dict[Order, int]:
         take[order] += 1
         left[order] -= 1
     return {o: k for o, k in take.items() if k}
-
-
-
-

@@ -29,7 +29,9 @@ def check_messages(messages: Any, name: str = "prompt") -> tuple[Message, ...]:
         if not isinstance(m, dict) or "role" not in m or "content" not in m:
             raise InputError(f"{name}[{i}] must be an object with 'role' and 'content'")
         if m["role"] not in ROLES:
-            raise InputError(f"{name}[{i}].role must be one of {', '.join(ROLES)}, got {m['role']!r}")
+            raise InputError(
+                f"{name}[{i}].role must be one of {', '.join(ROLES)}, got {m['role']!r}"
+            )
         if not isinstance(m["content"], str):
             raise InputError(f"{name}[{i}].content must be a string")
         out.append({"role": m["role"], "content": m["content"]})

@@ -7,7 +7,9 @@ CHAT = [{"role": "user", "content": "Name three colours."}]
 
 
 def test_n_samples_with_token_counts(llamacpp_engine):
-    (samples,) = llamacpp_engine.generate([CHAT], SamplingParams(max_tokens=24, temperature=0.9, n=3))
+    (samples,) = llamacpp_engine.generate(
+        [CHAT], SamplingParams(max_tokens=24, temperature=0.9, n=3)
+    )
     assert len(samples) == 3
     for s in samples:
         assert s.text.strip()
@@ -21,7 +23,9 @@ def test_n_samples_with_token_counts(llamacpp_engine):
 
 def test_length_finish_counts_the_budget(llamacpp_engine):
     chat = [{"role": "user", "content": "Write a long story about a dragon."}]
-    (samples,) = llamacpp_engine.generate([chat], SamplingParams(max_tokens=8, n=2, temperature=0.5))
+    (samples,) = llamacpp_engine.generate(
+        [chat], SamplingParams(max_tokens=8, n=2, temperature=0.5)
+    )
     assert [s.finish_reason for s in samples] == ["length", "length"]
     assert [s.completion_tokens for s in samples] == [8, 8]
 
@@ -35,7 +39,9 @@ def test_continuation_returns_only_the_new_text(llamacpp_engine):
 
 
 def test_grammar_constrains_the_output(llamacpp_engine):
-    params = SamplingParams(max_tokens=20, grammar='root ::= "\\\\boxed{Assistant " ("1" | "2") "}"')
+    params = SamplingParams(
+        max_tokens=20, grammar='root ::= "\\\\boxed{Assistant " ("1" | "2") "}"'
+    )
     ((s,),) = llamacpp_engine.generate([CHAT], params)
     assert s.text in ("\\boxed{Assistant 1}", "\\boxed{Assistant 2}")
 

@@ -25,8 +25,9 @@ def test_generate_against_llamacpp_server(server_url):
 def test_continuation_over_http(server_url):
     engine = OpenAIEngine(server_url)
     prefix = "Red, green and"
-    ((s,),) = engine.generate([[*CHAT, {"role": "assistant", "content": prefix}]],
-                              SamplingParams(max_tokens=4))
+    ((s,),) = engine.generate(
+        [[*CHAT, {"role": "assistant", "content": prefix}]], SamplingParams(max_tokens=4)
+    )
     assert not s.text.startswith(prefix)
 
 
@@ -40,7 +41,9 @@ def test_real_judgment_over_http(server_url):
 def test_context_error_over_http(server_url):
     engine = OpenAIEngine(server_url)
     with pytest.raises(ContextLengthError):
-        engine.generate([[{"role": "user", "content": "word " * 3000}]], SamplingParams(max_tokens=4))
+        engine.generate(
+            [[{"role": "user", "content": "word " * 3000}]], SamplingParams(max_tokens=4)
+        )
 
 
 def test_unreachable_server_is_a_clear_error():
@@ -64,9 +67,17 @@ class _Flaky(BaseHTTPRequestHandler):
             self.wfile.write(b'{"error": {"message": "busy"}}')
             return
         body = {
-            "id": "x", "object": "chat.completion", "created": 0, "model": "m",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": "\\boxed{Assistant 2}"}}],
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "m",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": "\\boxed{Assistant 2}"},
+                }
+            ],
             "usage": {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12},
         }
         data = json.dumps(body).encode()

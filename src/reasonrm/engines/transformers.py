@@ -74,7 +74,9 @@ class TransformersEngine(Engine):
         self._worker: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transformers")
 
-    async def agenerate(self, chats: list[list[Message]], params: SamplingParams) -> list[list[Sample]]:
+    async def agenerate(
+        self, chats: list[list[Message]], params: SamplingParams
+    ) -> list[list[Sample]]:
         loop = asyncio.get_running_loop()
         request = _Request(chats, params, loop.create_future())
         if not chats:
@@ -95,7 +97,11 @@ class TransformersEngine(Engine):
                 if _batch_key(req.params) != key:
                     continue
                 for i in range(len(req.chats)):
-                    if i not in req.results and (req, i) not in batch and len(batch) < self.batch_size:
+                    if (
+                        i not in req.results
+                        and (req, i) not in batch
+                        and len(batch) < self.batch_size
+                    ):
                         batch.append((req, i))
             try:
                 outputs = await loop.run_in_executor(
@@ -146,8 +152,9 @@ class TransformersEngine(Engine):
                 keep.append(i)
         if not keep:
             return results
-        enc = self.tokenizer([texts[i] for i in keep], return_tensors="pt", padding=True,
-                             add_special_tokens=False).to(self.device)
+        enc = self.tokenizer(
+            [texts[i] for i in keep], return_tensors="pt", padding=True, add_special_tokens=False
+        ).to(self.device)
         if params.seed is not None:
             torch.manual_seed(params.seed)
         sampling = params.temperature > 0
@@ -174,8 +181,9 @@ class TransformersEngine(Engine):
                 end = next((k for k, t in enumerate(ids) if t in self._stop_ids), None)
                 finish = "length" if end is None else "stop"
                 count = len(ids) if end is None else end + 1
-                text = self.tokenizer.decode(ids[: count if end is None else end],
-                                             skip_special_tokens=True)
+                text = self.tokenizer.decode(
+                    ids[: count if end is None else end], skip_special_tokens=True
+                )
                 samples.append(Sample(text, count, lengths[i], finish, seconds))
             results[i] = samples
         return results

@@ -7,7 +7,8 @@ from reasonrm.protocols.rrm import RRMProtocol
 from reasonrm.protocols.rubrics import DistilledRubricsProtocol, RubricsProtocol
 
 PROTOCOLS: dict[str, Protocol] = {
-    p.name: p for p in (RRMProtocol(), RubricsProtocol(), DistilledRubricsProtocol(), DirectProtocol())
+    p.name: p
+    for p in (RRMProtocol(), RubricsProtocol(), DistilledRubricsProtocol(), DirectProtocol())
 }
 
 

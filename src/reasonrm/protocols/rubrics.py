@@ -25,7 +25,9 @@ Judge the content only: ignore the order of the responses, their length and the 
 
 DISTILLED_INSTRUCTION = """Please act as an impartial judge and decide which of the two chatbot responses below better answers the client. Think it through inside <think>…</think> first: work out what the client needs (solve the problem yourself if it has a checkable answer), then weigh both responses against that, ignoring their order, length and names. After thinking, give your verdict naming exactly one chatbot: <answer>[[A]]</answer> if Chatbot A is better, or <answer>[[B]]</answer> if Chatbot B is better."""
 
-_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
+# The text between an <answer> and its </answer> with no other <answer> inside: a cut-off
+# "<answer>[[B]]" followed by a forced "<answer>[[A]]</answer>" reads as A, not as both.
+_ANSWER = re.compile(r"<answer>((?:(?!<answer>).)*?)</answer>", re.DOTALL | re.IGNORECASE)
 
 
 def render_pair(c: Comparison) -> str:

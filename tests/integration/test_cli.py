@@ -1,0 +1,170 @@
+"""The `reasonrm` command against real models, as a user runs it."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from reasonrm.cli import app
+
+runner = CliRunner()
+PAIR = ["--prompt", "What is 2 + 2?", "--a", "2 + 2 = 4.", "--b", "2 + 2 = 5."]
+SMALL = ["--model", "smollm2-135m", "--max-tokens", "24", "--parallel", "2", "--context", "2048"]
+
+
+def test_judge_json_through_the_real_entry_point(smollm2_path):
+    cmd = [sys.executable, "-m", "reasonrm.cli", "judge", *PAIR, *SMALL, "--json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["winner"] in ("A", "B", None)
+    assert set(result["votes"]) == {"A", "B", "invalid"}
+    assert sum(result["votes"].values()) == len(result["samples"]) == 2  # both orders by default
+    for s in result["samples"]:
+        assert {"text", "verdict", "completion_tokens"} <= set(s)
+
+
+def test_judge_readable_output(smollm2_path):
+    result = runner.invoke(
+        app, ["judge", *PAIR, *SMALL, "--protocol", "rm-r1", "--orders", "fixed"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "vote 1" in result.stdout and "Winner:" in result.stdout
+
+
+def _write_pairs(path):
+    rows = [
+        {"id": "p1", "prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."},
+        {"prompt": "2 + 2?", "a": "5", "b": "4", "label": "B"},
+        "{not json",
+        {"prompt": "Say hi", "a": "hi"},
+        {
+            "prompt": [
+                {"role": "user", "content": "Hi!"},
+                {"role": "assistant", "content": "Hello."},
+                {"role": "user", "content": "What is 3 + 3?"},
+            ],
+            "a": "6",
+            "b": "7",
+        },
+    ]
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+
+
+def _rows(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_batch_judging_reports_bad_rows_and_resumes(tmp_path, smollm2_path):
+    pairs, out = tmp_path / "pairs.jsonl", tmp_path / "judgments.jsonl"
+    _write_pairs(pairs)
+    args = ["judge", "--input", str(pairs), "--output", str(out), *SMALL, "--orders", "random"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = _rows(out)
+    assert sorted(r["line"] for r in rows) == [1, 2, 3, 4, 5]
+    by_line = {r["line"]: r for r in rows}
+    assert "not valid JSON" in by_line[3]["error"] and f"{pairs}:3" in by_line[3]["error"]
+    assert "missing field" in by_line[4]["error"] and "b (or rejected)" in by_line[4]["error"]
+    assert by_line[1]["id"] == "p1" and by_line[1]["label"] == "A"
+    assert by_line[2]["label"] == "B" and by_line[2]["correct"] in (True, False)
+    assert by_line[5]["error"] is None and len(by_line[5]["samples"]) == 1
+
+    # An interrupted run: two complete rows and a half-written third.
+    lines = out.read_text().splitlines(keepends=True)
+    out.write_text("".join(lines[:2]) + lines[2][: len(lines[2]) // 2])
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "resuming: 2 of 5" in result.output
+    rows = _rows(out)
+    assert sorted(r["line"] for r in rows) == [1, 2, 3, 4, 5]  # nothing lost, nothing twice
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--protocol", "nope"], "unknown protocol"),
+        (["--model", "no-such-model"], "unknown model"),
+        (["--model", "/tmp/missing.gguf"], "no such GGUF file"),
+        (
+            ["--engine", "openai", "--base-url", "http://127.0.0.1:9/v1", "--model", "m"],
+            "cannot reach",
+        ),
+    ],
+)
+def test_user_errors_are_one_clear_line(args, message):
+    result = runner.invoke(app, ["judge", *PAIR, *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_and_empty_fields():
+    result = runner.invoke(app, ["judge", "--prompt", "x", "--a", "y"])
+    assert result.exit_code == 2 and "missing --b" in result.output
+    result = runner.invoke(app, ["judge", "--prompt", "x", "--a", " ", "--b", "z"])
+    assert result.exit_code == 2 and "field 'a' is empty" in result.output
+
+
+def test_openai_engine_from_the_cli(server_url):
+    result = runner.invoke(
+        app,
+        [
+            "judge",
+            *PAIR,
+            "--engine",
+            "openai",
+            "--base-url",
+            server_url,
+            "--max-tokens",
+            "24",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["samples"]) == 2
+
+
+def test_transformers_engine_from_the_cli(smollm2_path):
+    result = runner.invoke(
+        app,
+        [
+            "judge",
+            *PAIR,
+            "--engine",
+            "transformers",
+            "--model",
+            str(smollm2_path),
+            "--max-tokens",
+            "16",
+            "--orders",
+            "fixed",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["samples"]) == 1
+
+
+def test_models_list_verify_and_corruption(tmp_path, smollm2_path, monkeypatch):
+    result = runner.invoke(app, ["models", "list"])
+    assert result.exit_code == 0 and "smollm2-135m" in result.stdout
+    result = runner.invoke(app, ["models", "verify", "smollm2-135m"])
+    assert result.exit_code == 0 and "sha256 OK" in result.stdout
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("REASONRM_CACHE", str(cache))
+    target = cache / "models" / smollm2_path.name
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(smollm2_path, target)
+    with open(target, "r+b") as f:
+        f.seek(1000)
+        f.write(b"\x00\x01\x02")
+    result = runner.invoke(app, ["models", "verify", "smollm2-135m"])
+    assert result.exit_code == 2 and "sha256" in result.output
+    assert not target.exists()  # a corrupt file is never loaded later
+    assert os.environ["REASONRM_CACHE"] == str(cache)

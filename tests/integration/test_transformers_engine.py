@@ -1,0 +1,114 @@
+"""The transformers engine with a tiny random model built from a config, and with SmolLM2
+(its GGUF dequantized by transformers)."""
+
+import pytest
+
+from reasonrm import Comparison, Judge, SamplingParams
+from reasonrm.errors import ContextLengthError
+
+CHAT = [{"role": "user", "content": "Name three colours."}]
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory, smollm2_path):
+    """A 2-layer random Llama with SmolLM2's tokenizer and chat template, saved as a folder."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(smollm2_path.parent, gguf_file=smollm2_path.name)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+    )
+    folder = tmp_path_factory.mktemp("tiny")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_engine(tiny_checkpoint):
+    from reasonrm.engines.transformers import TransformersEngine
+
+    engine = TransformersEngine(str(tiny_checkpoint), dtype="float32", batch_size=4)
+    yield engine
+    engine.close()
+
+
+def test_batched_generation_with_n(tiny_engine):
+    chats = [CHAT, [{"role": "user", "content": "Hello there"}], CHAT]
+    out = tiny_engine.generate(chats, SamplingParams(max_tokens=6, temperature=1.0, n=2, seed=1))
+    assert [len(samples) for samples in out] == [2, 2, 2]
+    for samples in out:
+        for s in samples:
+            assert 1 <= s.completion_tokens <= 6
+            assert s.finish_reason in ("stop", "length")
+            assert s.prompt_tokens > 3
+
+
+def test_greedy_is_reproducible_and_length_is_reported(tiny_engine):
+    params = SamplingParams(max_tokens=5, temperature=0.0)
+    first = tiny_engine.generate([CHAT], params)[0][0]
+    second = tiny_engine.generate([CHAT], params)[0][0]
+    assert first.text == second.text
+    if first.finish_reason == "length":
+        assert first.completion_tokens == 5
+
+
+def test_concurrent_calls_share_a_batch(tiny_engine):
+    """Calls made together are gathered into one generate() call."""
+    import asyncio
+
+    from reasonrm.engines.base import run_sync
+
+    calls = []
+    original = tiny_engine._generate
+
+    def spy(chats, params):
+        calls.append(len(chats))
+        return original(chats, params)
+
+    tiny_engine._generate = spy
+    try:
+
+        async def many():
+            params = SamplingParams(max_tokens=3)
+            return await asyncio.gather(*(tiny_engine.agenerate([CHAT], params) for _ in range(4)))
+
+        results = run_sync(many())
+    finally:
+        tiny_engine._generate = original
+    assert len(results) == 4
+    assert calls == [4]
+
+
+def test_context_error(tiny_engine):
+    with pytest.raises(ContextLengthError, match="context"):
+        tiny_engine.generate(
+            [[{"role": "user", "content": "word " * 600}]], SamplingParams(max_tokens=4)
+        )
+
+
+def test_continuation(tiny_engine):
+    chat = [*CHAT, {"role": "assistant", "content": "Red, green and"}]
+    ((s,),) = tiny_engine.generate([chat], SamplingParams(max_tokens=3))
+    assert s.completion_tokens >= 1
+
+
+def test_real_judgment_with_smollm2_gguf(smollm2_path):
+    from reasonrm.engines.transformers import TransformersEngine
+
+    engine = TransformersEngine(str(smollm2_path))
+    judge = Judge(engine, "rrm", votes=1, orders="both", max_tokens=32)
+    j = judge.judge(Comparison("What is 2 + 2?", "4", "5"))
+    assert len(j.samples) == 2
+    assert sum(j.votes.values()) == 2
+    engine.close()
