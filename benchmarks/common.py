@@ -13,7 +13,9 @@ from rich.table import Table
 
 from reasonrm import Comparison
 
-DATA = Path(os.environ.get("REASONRM_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = Path(
+    os.environ.get("REASONRM_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 
 
 def rewardbench_pairs(count: int, seed: int = 0, max_chars: int = 1500) -> list[Comparison]:
@@ -21,7 +23,9 @@ def rewardbench_pairs(count: int, seed: int = 0, max_chars: int = 1500) -> list[
     not dominate every figure (the chosen response is placed as `a`, label "A")."""
     path = DATA / "rewardbench" / "rewardbench_filtered.jsonl"
     rows = [json.loads(line) for line in path.open()]
-    rows = [r for r in rows if len(r["prompt"]) + len(r["chosen"]) + len(r["rejected"]) <= max_chars]
+    rows = [
+        r for r in rows if len(r["prompt"]) + len(r["chosen"]) + len(r["rejected"]) <= max_chars
+    ]
     by_subset = defaultdict(list)
     for r in rows:
         by_subset[r["subset"]].append(r)
@@ -34,7 +38,9 @@ def rewardbench_pairs(count: int, seed: int = 0, max_chars: int = 1500) -> list[
             if by_subset[s] and len(picked) < count:
                 picked.append(by_subset[s].pop())
     return [
-        Comparison(r["prompt"], r["chosen"], r["rejected"], label="A", id=f"{r['subset']}/{r['id']}")
+        Comparison(
+            r["prompt"], r["chosen"], r["rejected"], label="A", id=f"{r['subset']}/{r['id']}"
+        )
         for r in picked
     ]
 

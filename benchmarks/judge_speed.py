@@ -35,8 +35,9 @@ def _generate_concurrently(engine: Engine, chats, params: SamplingParams) -> lis
 
 def overhead(engine: LlamaCppEngine, pairs: list[Comparison], max_tokens: int) -> dict:
     """Same prompts, same greedy params, one at a time; interleaved to share the noise."""
-    judge = Judge(engine, "rrm", orders="fixed", max_tokens=max_tokens, force_verdict=False,
-                  concurrency=1)
+    judge = Judge(
+        engine, "rrm", orders="fixed", max_tokens=max_tokens, force_verdict=False, concurrency=1
+    )
     params = SamplingParams(max_tokens=max_tokens, temperature=0.0)
     direct_s = judge_s = direct_tok = judge_tok = 0.0
     for c in pairs:
@@ -51,28 +52,49 @@ def overhead(engine: LlamaCppEngine, pairs: list[Comparison], max_tokens: int) -
         judge_s += time.perf_counter() - start
         judge_tok += j.completion_tokens
     rows = [
-        {"path": "engine directly", "seconds": direct_s, "tokens": int(direct_tok),
-         "tok/s": direct_tok / direct_s},
-        {"path": "reasonrm Judge", "seconds": judge_s, "tokens": int(judge_tok),
-         "tok/s": judge_tok / judge_s},
+        {
+            "path": "engine directly",
+            "seconds": direct_s,
+            "tokens": int(direct_tok),
+            "tok/s": direct_tok / direct_s,
+        },
+        {
+            "path": "reasonrm Judge",
+            "seconds": judge_s,
+            "tokens": int(judge_tok),
+            "tok/s": judge_tok / judge_s,
+        },
     ]
     slower = (judge_tok and (judge_s / judge_tok) / (direct_s / direct_tok) - 1) or 0.0
     report(f"Orchestration overhead, {len(pairs)} pairs, {max_tokens} max tokens", rows)
-    return {"overhead_pairs": len(pairs), "direct_seconds": round(direct_s, 2),
-            "judge_seconds": round(judge_s, 2), "direct_tokens": int(direct_tok),
-            "judge_tokens": int(judge_tok), "overhead_per_token": round(slower, 4)}
+    return {
+        "overhead_pairs": len(pairs),
+        "direct_seconds": round(direct_s, 2),
+        "judge_seconds": round(judge_s, 2),
+        "direct_tokens": int(direct_tok),
+        "judge_tokens": int(judge_tok),
+        "overhead_per_token": round(slower, 4),
+    }
 
 
 def batching(engine: LlamaCppEngine, pairs: list[Comparison], max_tokens: int) -> dict:
     def judged(concurrency: int) -> tuple[float, int]:
-        judge = Judge(engine, "rrm", orders="fixed", max_tokens=max_tokens, force_verdict=False,
-                      concurrency=concurrency)
+        judge = Judge(
+            engine,
+            "rrm",
+            orders="fixed",
+            max_tokens=max_tokens,
+            force_verdict=False,
+            concurrency=concurrency,
+        )
         start = time.perf_counter()
         tokens = sum(j.completion_tokens for j in judge.judge_many(pairs))
         return time.perf_counter() - start, tokens
 
     judge = Judge(engine, "rrm", orders="fixed")
-    chats = [judge.protocol.render(c if judge.orders_for(c) == ["AB"] else c.swapped()) for c in pairs]
+    chats = [
+        judge.protocol.render(c if judge.orders_for(c) == ["AB"] else c.swapped()) for c in pairs
+    ]
     params = SamplingParams(max_tokens=max_tokens, temperature=0.0)
     start = time.perf_counter()
     raw = _generate_concurrently(engine, chats, params)
@@ -82,20 +104,39 @@ def batching(engine: LlamaCppEngine, pairs: list[Comparison], max_tokens: int) -
     bat_s, bat_tok = judged(len(pairs))
     n = len(pairs)
     rows = [
-        {"run": "reasonrm, one after another", "seconds": seq_s, "tokens": seq_tok,
-         "pairs/min": 60 * n / seq_s, "tok/s": seq_tok / seq_s},
-        {"run": f"reasonrm, {n} together", "seconds": bat_s, "tokens": bat_tok,
-         "pairs/min": 60 * n / bat_s, "tok/s": bat_tok / bat_s},
-        {"run": f"engine alone, {n} together (ceiling)", "seconds": raw_s, "tokens": raw_tok,
-         "pairs/min": 60 * n / raw_s, "tok/s": raw_tok / raw_s},
+        {
+            "run": "reasonrm, one after another",
+            "seconds": seq_s,
+            "tokens": seq_tok,
+            "pairs/min": 60 * n / seq_s,
+            "tok/s": seq_tok / seq_s,
+        },
+        {
+            "run": f"reasonrm, {n} together",
+            "seconds": bat_s,
+            "tokens": bat_tok,
+            "pairs/min": 60 * n / bat_s,
+            "tok/s": bat_tok / bat_s,
+        },
+        {
+            "run": f"engine alone, {n} together (ceiling)",
+            "seconds": raw_s,
+            "tokens": raw_tok,
+            "pairs/min": 60 * n / raw_s,
+            "tok/s": raw_tok / raw_s,
+        },
     ]
     report(f"Batching, {n} comparisons, {max_tokens} max tokens, {engine.parallel} slots", rows)
-    return {"batch_pairs": n, "sequential_seconds": round(seq_s, 2), "batched_seconds": round(bat_s, 2),
-            "engine_batched_seconds": round(raw_s, 2),
-            "speedup_pairs": round(seq_s / bat_s, 3),
-            "speedup_tokens_per_s": round((bat_tok / bat_s) / (seq_tok / seq_s), 3),
-            "ceiling_speedup_tokens_per_s": round((raw_tok / raw_s) / (seq_tok / seq_s), 3),
-            "ratio_to_ceiling": round((bat_tok / bat_s) / (raw_tok / raw_s), 3)}
+    return {
+        "batch_pairs": n,
+        "sequential_seconds": round(seq_s, 2),
+        "batched_seconds": round(bat_s, 2),
+        "engine_batched_seconds": round(raw_s, 2),
+        "speedup_pairs": round(seq_s / bat_s, 3),
+        "speedup_tokens_per_s": round((bat_tok / bat_s) / (seq_tok / seq_s), 3),
+        "ceiling_speedup_tokens_per_s": round((raw_tok / raw_s) / (seq_tok / seq_s), 3),
+        "ratio_to_ceiling": round((bat_tok / bat_s) / (raw_tok / raw_s), 3),
+    }
 
 
 class RecordingEngine(Engine):
@@ -137,8 +178,15 @@ class ReplayEngine(Engine):
 
 def adaptive(engine: LlamaCppEngine, pairs: list[Comparison], max_tokens: int, k: int = 5) -> dict:
     def run(eng: Engine, is_adaptive: bool):
-        judge = Judge(eng, "rrm", votes=k, orders="fixed", adaptive=is_adaptive,
-                      max_tokens=max_tokens, concurrency=len(pairs))
+        judge = Judge(
+            eng,
+            "rrm",
+            votes=k,
+            orders="fixed",
+            adaptive=is_adaptive,
+            max_tokens=max_tokens,
+            concurrency=len(pairs),
+        )
         start = time.perf_counter()
         judgments = list(judge.judge_many(pairs))
         return judgments, time.perf_counter() - start
@@ -152,26 +200,50 @@ def adaptive(engine: LlamaCppEngine, pairs: list[Comparison], max_tokens: int, k
     live_tok = sum(j.completion_tokens for j in live)
     same = sum(f.winner == r.winner for f, r in zip(full, replayed, strict=True))
     # The rule's guarantee, checked directly: the full majority over the same samples.
-    rule_ok = all(r.winner == majority(f.votes["A"], f.votes["B"]) for f, r in zip(full, replayed, strict=True))
+    rule_ok = all(
+        r.winner == majority(f.votes["A"], f.votes["B"])
+        for f, r in zip(full, replayed, strict=True)
+    )
     rows = [
-        {"run": f"full k={k}", "samples": sum(len(j.samples) for j in full), "tokens": full_tok,
-         "seconds": full_s, "accuracy": sum(j.correct for j in full) / len(full)},
-        {"run": "adaptive, replaying the full run's samples", "samples": sum(len(j.samples) for j in replayed),
-         "tokens": replay_tok, "seconds": float("nan"), "accuracy": sum(j.correct for j in replayed) / len(full)},
-        {"run": "adaptive, live", "samples": sum(len(j.samples) for j in live), "tokens": live_tok,
-         "seconds": live_s, "accuracy": sum(j.correct for j in live) / len(live)},
+        {
+            "run": f"full k={k}",
+            "samples": sum(len(j.samples) for j in full),
+            "tokens": full_tok,
+            "seconds": full_s,
+            "accuracy": sum(j.correct for j in full) / len(full),
+        },
+        {
+            "run": "adaptive, replaying the full run's samples",
+            "samples": sum(len(j.samples) for j in replayed),
+            "tokens": replay_tok,
+            "seconds": float("nan"),
+            "accuracy": sum(j.correct for j in replayed) / len(full),
+        },
+        {
+            "run": "adaptive, live",
+            "samples": sum(len(j.samples) for j in live),
+            "tokens": live_tok,
+            "seconds": live_s,
+            "accuracy": sum(j.correct for j in live) / len(live),
+        },
     ]
     report(f"Adaptive vs full voting, k={k}, {len(pairs)} pairs, {max_tokens} max tokens", rows)
-    return {"adaptive_pairs": len(pairs), "identical_verdicts_on_same_samples": f"{same}/{len(pairs)}",
-            "rule_holds": rule_ok,
-            "token_saving_same_samples": round(1 - replay_tok / full_tok, 3),
-            "token_saving_live": round(1 - live_tok / full_tok, 3),
-            "live_vs_full_verdict_agreement": f"{sum(f.winner == v.winner for f, v in zip(full, live, strict=True))}/{len(pairs)}",
-            "full_seconds": round(full_s, 1), "live_adaptive_seconds": round(live_s, 1)}
+    return {
+        "adaptive_pairs": len(pairs),
+        "identical_verdicts_on_same_samples": f"{same}/{len(pairs)}",
+        "rule_holds": rule_ok,
+        "token_saving_same_samples": round(1 - replay_tok / full_tok, 3),
+        "token_saving_live": round(1 - live_tok / full_tok, 3),
+        "live_vs_full_verdict_agreement": f"{sum(f.winner == v.winner for f, v in zip(full, live, strict=True))}/{len(pairs)}",
+        "full_seconds": round(full_s, 1),
+        "live_adaptive_seconds": round(live_s, 1),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("parts", nargs="*", default=["overhead", "batching", "adaptive"])
     parser.add_argument("--model", default="qwen2.5-1.5b")
     parser.add_argument("--max-tokens", type=int, default=256)

@@ -294,7 +294,7 @@ def protocols() -> None:
     from reasonrm.protocols import PROTOCOLS
 
     for name, p in PROTOCOLS.items():
-        out.print(f"{name}: {type(p).__doc__ or ''}".strip())
+        out.print(f"[bold]{name}[/]: {p.description}", highlight=False)
 
 
 def main() -> None:

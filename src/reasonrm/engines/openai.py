@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import time
+import weakref
 from typing import Any
 
 from reasonrm.engines.base import Engine, is_continuation, split_n, strip_echo
@@ -56,7 +57,8 @@ class OpenAIEngine(Engine):
         self._client = AsyncOpenAI(
             base_url=self.base_url, api_key=api_key, timeout=timeout, max_retries=max_retries
         )
-        self._limit = asyncio.Semaphore(concurrency)
+        self.concurrency = concurrency
+        self._limits: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.max_n = max_n
         self.send_grammar = send_grammar
         self.model = model or ""
@@ -64,6 +66,13 @@ class OpenAIEngine(Engine):
     @property
     def supports_grammar(self) -> bool:
         return self.send_grammar
+
+    def _limit(self) -> asyncio.Semaphore:
+        """The concurrency limit of the running loop (a semaphore belongs to one loop)."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._limits:
+            self._limits[loop] = asyncio.Semaphore(self.concurrency)
+        return self._limits[loop]
 
     async def _model_name(self) -> str:
         if not self.model:
@@ -113,7 +122,7 @@ class OpenAIEngine(Engine):
             kwargs["stop"] = list(params.stop)
         if n > 1:
             kwargs["logprobs"] = True  # the only per-choice token count servers agree on
-        async with self._limit:
+        async with self._limit():
             start = time.perf_counter()
             response = await self._call(self._client.chat.completions.create(**kwargs))
             seconds = time.perf_counter() - start

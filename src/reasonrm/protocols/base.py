@@ -22,6 +22,7 @@ class Protocol(ABC):
     """A prompt format: how a comparison is shown to the judge and how its verdict is read."""
 
     name: str
+    description: str = ""
     #: text appended to a completion cut off before its verdict, so the model states one
     verdict_cue: str
     #: GBNF for what follows the cue, for engines that constrain output (llama.cpp)

@@ -19,6 +19,7 @@ _BARE = re.compile(r"^\W*assistant\s*([12])\b", re.IGNORECASE)
 
 class DirectProtocol(Protocol):
     name = "direct"
+    description = "no reasoning: the verdict alone (the DirectJudge baseline)"
     verdict_cue = "\\boxed{Assistant"
     cue_grammar = RRMProtocol.cue_grammar
     default_max_tokens = 16

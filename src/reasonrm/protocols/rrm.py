@@ -66,6 +66,7 @@ def last_box(completion: str) -> str | None:
 
 class RRMProtocol(Protocol):
     name = "rrm"
+    description = "RRM: think step by step, then \\boxed{Assistant 1} or \\boxed{Assistant 2}"
     verdict_cue = "\n\nTherefore, the better response is \\boxed{Assistant"
     cue_grammar = 'root ::= " " ("1" | "2") "}"'
     default_max_tokens = 1024

@@ -63,6 +63,7 @@ def answer_verdict(completion: str, truncated: bool) -> Verdict:
 
 class RubricsProtocol(Protocol):
     name = "rm-r1"
+    description = "RM-R1 Chain-of-Rubrics with its system prompt; <answer>[[A]]</answer>"
     verdict_cue = "\n\n<answer>[["
     cue_grammar = 'root ::= ("A" | "B") "]]</answer>"'
     default_max_tokens = 1536
@@ -79,6 +80,7 @@ class RubricsProtocol(Protocol):
 
 class DistilledRubricsProtocol(RubricsProtocol):
     name = "rm-r1-distilled"
+    description = "RM-R1 for R1-style models: no system prompt, <think>…</think> first"
 
     def render(self, c: Comparison) -> list[Message]:
         return [{"role": "user", "content": f"{DISTILLED_INSTRUCTION}\n\n{render_pair(c)}"}]

@@ -1,0 +1,62 @@
+"""Pair rows from files and the resumable JSON-lines writer."""
+
+import json
+
+import pytest
+
+from reasonrm.errors import InputError
+from reasonrm.jsonl import ResumableWriter, iter_jsonl
+from reasonrm.pairs import comparison_from_row
+
+
+def test_chosen_rejected_becomes_a_b_with_label_a():
+    c = comparison_from_row({"prompt": "p", "chosen": "good", "rejected": "bad", "id": 7})
+    assert (c.a, c.b, c.label, c.id) == ("good", "bad", "A", "7")
+
+
+def test_a_b_keeps_optional_label():
+    assert comparison_from_row({"prompt": "p", "a": "x", "b": "y"}).label is None
+    assert comparison_from_row({"prompt": "p", "a": "x", "b": "y", "label": "B"}).label == "B"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"a": "x", "b": "y"}, "missing field(s): prompt"),
+        ({"prompt": "p", "chosen": "x"}, "b (or rejected)"),
+        ({"prompt": "p", "a": "x", "b": ""}, "field 'b' is empty"),
+        ({"prompt": "p", "a": "x", "b": "y", "chosen": "z"}, "not both"),
+        ({"prompt": "p", "a": "x", "b": "y", "label": "C"}, "label"),
+        ({"prompt": [{"role": "bot", "content": "x"}], "a": "x", "b": "y"}, "role"),
+    ],
+)
+def test_bad_rows_name_the_problem(row, message):
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")) as e:
+        comparison_from_row(row, where="pairs.jsonl:3")
+    assert str(e.value).startswith("pairs.jsonl:3: ")
+
+
+def test_iter_jsonl_reports_bad_lines_and_skips_blank(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"a": 1}\n\n[1, 2]\n{oops\n')
+    rows = list(iter_jsonl(path))
+    assert rows[0] == (1, {"a": 1})
+    assert rows[1][0] == 3 and "expected a JSON object" in str(rows[1][1])
+    assert rows[2][0] == 4 and f"{path}:4" in str(rows[2][1])
+    with pytest.raises(InputError, match="no such file"):
+        list(iter_jsonl(tmp_path / "missing.jsonl"))
+
+
+def test_writer_resumes_and_cuts_a_half_written_row(tmp_path):
+    path = tmp_path / "out" / "r.jsonl"
+    with ResumableWriter(path, key="line") as w:
+        w.write({"line": 1, "v": "a"})
+        w.write({"line": 2, "v": "b"})
+    with open(path, "a") as f:
+        f.write('{"line": 3, "v": "hal')  # killed mid-write
+    w = ResumableWriter(path, key="line")
+    assert w.done == {1, 2}
+    w.write({"line": 3, "v": "c"})
+    w.close()
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [r["line"] for r in rows] == [1, 2, 3]
