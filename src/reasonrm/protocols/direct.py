@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from reasonrm.protocols.base import Protocol
-from reasonrm.protocols.rrm import RRMProtocol, box_verdict, last_box, render_user_turn
-from reasonrm.types import Comparison, Message, Verdict
+from reasonrm.protocols.rrm import RRMProtocol, box_verdict, last_box
+from reasonrm.types import Verdict
 
 SYSTEM_PROMPT = """You are an impartial judge. You will see a user's query and the responses of two AI assistants. Decide which assistant answered better: instruction fidelity first, then helpfulness, accuracy, detail and harmlessness; ignore the order and the length of the responses. Reply with the verdict only, \\boxed{Assistant 1} or \\boxed{Assistant 2}, and nothing else."""
 
@@ -17,18 +16,15 @@ INSTRUCTION = "Answer with \\boxed{Assistant 1} or \\boxed{Assistant 2} only, wi
 _BARE = re.compile(r"^\W*assistant\s*([12])\b", re.IGNORECASE)
 
 
-class DirectProtocol(Protocol):
+class DirectProtocol(RRMProtocol):
+    """RRM's layout with the verdict alone asked for."""
+
     name = "direct"
     description = "no reasoning: the verdict alone (the DirectJudge baseline)"
     verdict_cue = "\\boxed{Assistant"
-    cue_grammar = RRMProtocol.cue_grammar
     default_max_tokens = 16
-
-    def render(self, c: Comparison) -> list[Message]:
-        return [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": render_user_turn(c, INSTRUCTION)},
-        ]
+    system_prompt = SYSTEM_PROMPT
+    instruction = INSTRUCTION
 
     def parse(self, completion: str, truncated: bool = False) -> Verdict:
         box = last_box(completion)

@@ -71,10 +71,13 @@ class RRMProtocol(Protocol):
     cue_grammar = 'root ::= " " ("1" | "2") "}"'
     default_max_tokens = 1024
 
+    system_prompt = SYSTEM_PROMPT
+    instruction = INSTRUCTION
+
     def render(self, c: Comparison) -> list[Message]:
         return [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": render_user_turn(c, INSTRUCTION)},
+            {"role": "system", "content": self.system_prompt},
+            {"role": "user", "content": render_user_turn(c, self.instruction)},
         ]
 
     def parse(self, completion: str, truncated: bool = False) -> Verdict:
