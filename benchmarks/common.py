@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from collections import defaultdict
@@ -12,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from reasonrm import Comparison
+from reasonrm.eval.rewardbench import load
 
 DATA = Path(
     os.environ.get("REASONRM_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -21,14 +21,12 @@ DATA = Path(
 def rewardbench_pairs(count: int, seed: int = 0, max_chars: int = 1500) -> list[Comparison]:
     """`count` real pairs, spread over RewardBench subsets, short enough that prefill does
     not dominate every figure (the chosen response is placed as `a`, label "A")."""
-    path = DATA / "rewardbench" / "rewardbench_filtered.jsonl"
-    rows = [json.loads(line) for line in path.open()]
-    rows = [
-        r for r in rows if len(r["prompt"]) + len(r["chosen"]) + len(r["rejected"]) <= max_chars
-    ]
+    items = load(str(DATA / "rewardbench" / "rewardbench_filtered.jsonl"))
     by_subset = defaultdict(list)
-    for r in rows:
-        by_subset[r["subset"]].append(r)
+    for item in items:
+        c = item.comparison
+        if len(c.prompt) + len(c.a) + len(c.b) <= max_chars:
+            by_subset[item.subset].append(c)
     rng = random.Random(seed)
     for group in by_subset.values():
         rng.shuffle(group)
@@ -37,12 +35,7 @@ def rewardbench_pairs(count: int, seed: int = 0, max_chars: int = 1500) -> list[
         for s in subsets:
             if by_subset[s] and len(picked) < count:
                 picked.append(by_subset[s].pop())
-    return [
-        Comparison(
-            r["prompt"], r["chosen"], r["rejected"], label="A", id=f"{r['subset']}/{r['id']}"
-        )
-        for r in picked
-    ]
+    return picked
 
 
 def report(title: str, rows: list[dict]) -> None:

@@ -51,3 +51,37 @@ def test_partial_runs_have_no_overall_and_unknown_subsets_fail():
     assert score([("hep-go", 1.0)]).overall is None
     with pytest.raises(ValueError, match="unknown RewardBench subset"):
         score([("hep-cobol", 1.0)])
+
+
+def test_loads_the_official_filtered_split(shared_data):
+    from collections import Counter
+
+    from reasonrm.eval.rewardbench import load
+
+    items = list(load(str(shared_data / "rewardbench" / "rewardbench_filtered.jsonl")))
+    counts = Counter(i.subset for i in items)
+    assert len(items) == 2985
+    assert counts["math-prm"] == 447  # weighted 984 in scoring, but 447 rows
+    assert all(counts[s] == WEIGHTS[s] for s in WEIGHTS if s != "math-prm")
+    assert len({i.key for i in items}) == 2985  # (subset, id) is unique; id alone is not
+    assert len({i.id for i in items}) == 2984
+    assert all(i.comparison.label == "A" for i in items)
+
+
+def test_bad_rows_name_file_line_and_field(tmp_path):
+    from reasonrm.errors import InputError
+    from reasonrm.eval.rewardbench import load
+
+    good = '{"prompt": "p", "chosen": "c", "rejected": "r", "subset": "hep-go", "id": 1}\n'
+    path = tmp_path / "rb.jsonl"
+    path.write_text(good + '{"prompt": "p", "chosen": "c", "subset": "hep-go", "id": 2}\n')
+    with pytest.raises(InputError, match=r"rb.jsonl:2: missing field\(s\): rejected"):
+        list(load(str(path)))
+    path.write_text(good.replace("hep-go", "hep-cobol"))
+    with pytest.raises(InputError, match=r"rb.jsonl:1: unknown RewardBench subset"):
+        list(load(str(path)))
+    path.write_text("[1]\n")
+    with pytest.raises(InputError, match="expected a JSON object"):
+        list(load(str(path)))
+    with pytest.raises(InputError, match="no such file"):
+        list(load(str(tmp_path / "missing.jsonl")))

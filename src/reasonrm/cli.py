@@ -110,7 +110,7 @@ def judge(
         float | None, typer.Option(help="Default: 0 for one vote, 0.7 for several.")
     ] = None,
     force_verdict: Annotated[
-        bool, typer.Option(help="Append the verdict cue when a sample runs out of tokens.")
+        bool, typer.Option(help="Append the verdict cue when a sample ends without a verdict.")
     ] = True,
     base_url: Annotated[
         str | None, typer.Option(help="openai engine: server URL, e.g. http://127.0.0.1:8000/v1")

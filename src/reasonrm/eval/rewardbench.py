@@ -10,9 +10,13 @@ together; the overall score is the plain mean of the four sections.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
+
+from reasonrm.errors import InputError
+from reasonrm.eval.data import read_rows, require
+from reasonrm.types import Comparison
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "Chat": (
@@ -68,6 +72,33 @@ WEIGHTS: dict[str, int] = {
 }
 
 InvalidRule = Literal["half", "zero"]
+DATASET_ID = "allenai/reward-bench"
+
+
+@dataclass(frozen=True)
+class Item:
+    subset: str
+    id: str
+    comparison: Comparison  # a = chosen, b = rejected, label "A"; the runner places them
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.subset, self.id)  # ids repeat across subsets
+
+
+def load(source: str = DATASET_ID) -> Iterator[Item]:
+    """Rows with prompt, chosen, rejected, subset and id (the `filtered` split's layout)."""
+    for where, row in read_rows(source, split="filtered"):
+        prompt, chosen, rejected, subset, row_id = require(
+            row, where, "prompt", "chosen", "rejected", "subset", "id"
+        )
+        if subset not in WEIGHTS:
+            raise InputError(f"{where}: unknown RewardBench subset {subset!r}")
+        try:
+            c = Comparison(prompt, chosen, rejected, label="A", id=f"{subset}/{row_id}")
+        except InputError as e:
+            raise InputError(f"{where}: {e}") from None
+        yield Item(subset, str(row_id), c)
 
 
 def item_score(winner: str | None, chosen: str, invalid: InvalidRule = "half") -> float:

@@ -1,0 +1,94 @@
+"""Reading benchmark files: a local file or folder in the official layout, or a Hugging Face
+dataset id (loaded with `datasets`, for users who can reach the hub)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from reasonrm.errors import InputError, MissingDependencyError
+
+SUFFIXES = (".jsonl", ".json", ".parquet")
+
+
+def read_rows(source: str | Path, split: str = "train") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, row) for every row; `where` is "file:line" (or "file:index") for messages."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in SUFFIXES)
+        if not files:
+            raise InputError(f"{path} holds no {', '.join(SUFFIXES)} file")
+        for f in files:
+            yield from read_rows(f)
+    elif path.is_file():
+        yield from _read_file(path)
+    elif path.suffix in SUFFIXES or str(source).startswith((".", "/", "~")):
+        raise InputError(f"no such file or folder: {path}")
+    else:
+        yield from _read_hub(str(source), split)
+
+
+def _read_file(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    if path.suffix == ".jsonl":
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, start=1):
+                if line.strip():
+                    yield f"{path}:{number}", _object(line, f"{path}:{number}")
+    elif path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
+        if not isinstance(data, list):
+            raise InputError(f"{path}: expected a JSON list of rows")
+        for i, row in enumerate(data):
+            if not isinstance(row, dict):
+                raise InputError(f"{path}[{i}]: expected a JSON object")
+            yield f"{path}[{i}]", row
+    elif path.suffix == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise MissingDependencyError(
+                f"reading {path} needs pyarrow: pip install pyarrow"
+            ) from None
+        for i, row in enumerate(pq.read_table(path).to_pylist()):
+            yield f"{path}[{i}]", row
+    else:
+        raise InputError(f"{path}: expected a {', '.join(SUFFIXES)} file")
+
+
+def _object(line: str, where: str) -> dict[str, Any]:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{where}: not valid JSON ({e.msg})") from None
+    if not isinstance(row, dict):
+        raise InputError(f"{where}: expected a JSON object")
+    return row
+
+
+def _read_hub(name: str, split: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    try:
+        import datasets
+    except ImportError:
+        raise MissingDependencyError(
+            f"{name!r} is not a local file, and loading it from the Hugging Face hub needs "
+            "`datasets`: pip install datasets"
+        ) from None
+    try:
+        ds = datasets.load_dataset(name, split=split)
+    except Exception as e:  # the hub's errors are many; the message is what matters
+        raise InputError(f"could not load {name!r} (split {split!r}) from the hub: {e}") from None
+    for i, row in enumerate(ds):
+        yield f"{name}[{i}]", row
+
+
+def require(row: dict[str, Any], where: str, *fields: str) -> list[Any]:
+    """The named fields, or one error naming the place and every missing field."""
+    missing = [f for f in fields if row.get(f) in (None, "")]
+    if missing:
+        raise InputError(f"{where}: missing field(s): {', '.join(missing)}")
+    return [row[f] for f in fields]
