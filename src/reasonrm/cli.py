@@ -173,9 +173,9 @@ def _show(j: Judgment) -> None:
         j.orders_agree
     ]
     winner = {
-        "A": "A (first response)",
-        "B": "B (second response)",
-        None: "none (tie or no valid verdict)",
+        "A": "A (response a)",
+        "B": "B (response b)",
+        None: "none (a tie, or no valid verdict)",
     }
     out.print(
         f"[bold]Winner: {winner[j.winner]}[/]  (votes {votes}{agree}; "
