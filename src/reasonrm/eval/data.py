@@ -4,7 +4,8 @@ dataset id (loaded with `datasets`, for users who can reach the hub)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Container, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +93,17 @@ def require(row: dict[str, Any], where: str, *fields: str) -> list[Any]:
     if missing:
         raise InputError(f"{where}: missing field(s): {', '.join(missing)}")
     return [row[f] for f in fields]
+
+
+def group_means(
+    items: Iterable[tuple[str, float]], known: Container[str] | None = None, what: str = "group"
+) -> tuple[dict[str, float], dict[str, int]]:
+    """Mean value and count per group name; a name outside `known` raises ValueError."""
+    totals: dict[str, float] = defaultdict(float)
+    counts: dict[str, int] = defaultdict(int)
+    for name, value in items:
+        if known is not None and name not in known:
+            raise ValueError(f"unknown {what} {name!r}")
+        totals[name] += value
+        counts[name] += 1
+    return {g: totals[g] / counts[g] for g in counts}, dict(counts)

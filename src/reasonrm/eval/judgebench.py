@@ -4,8 +4,9 @@ invalid; a pair is correct when the sum is positive. Scores per source and overa
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
+
+from reasonrm.eval.data import group_means
 
 CATEGORIES = ("mmlu-pro", "livebench-reasoning", "livebench-math", "livecodebench")
 
@@ -25,13 +26,8 @@ def pair_correct(verdicts: Sequence[str | None], label: str) -> bool:
 
 def score(items: Iterable[tuple[str, bool]]) -> dict[str, float]:
     """(source, correct) pairs to {category: %, ..., "overall": %}."""
-    hits: dict[str, int] = defaultdict(int)
-    counts: dict[str, int] = defaultdict(int)
-    for source, correct in items:
-        c = category_of(source)
-        hits[c] += correct
-        counts[c] += 1
-    result = {c: 100 * hits[c] / counts[c] for c in counts}
-    total = sum(counts.values())
-    result["overall"] = 100 * sum(hits.values()) / total if total else 0.0
+    items = [(category_of(source), float(correct)) for source, correct in items]
+    accuracy, _ = group_means(items)
+    result = {c: 100 * a for c, a in accuracy.items()}
+    result["overall"] = 100 * sum(v for _, v in items) / len(items) if items else 0.0
     return result

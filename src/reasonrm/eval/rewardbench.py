@@ -9,13 +9,12 @@ together; the overall score is the plain mean of the four sections.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from reasonrm.errors import InputError
-from reasonrm.eval.data import read_rows, require
+from reasonrm.eval.data import group_means, read_rows, require
 from reasonrm.types import Comparison
 
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -126,14 +125,7 @@ class RewardBenchScore:
 
 def score(items: Iterable[tuple[str, float]]) -> RewardBenchScore:
     """Score (subset, per-item score) pairs. Unknown subsets raise ValueError."""
-    totals: dict[str, float] = defaultdict(float)
-    counts: dict[str, int] = defaultdict(int)
-    for subset, value in items:
-        if subset not in WEIGHTS:
-            raise ValueError(f"unknown RewardBench subset {subset!r}")
-        totals[subset] += value
-        counts[subset] += 1
-    subsets = {s: totals[s] / counts[s] for s in counts}
+    subsets, counts = group_means(items, WEIGHTS, "RewardBench subset")
     sections = {}
     for section, names in SECTIONS.items():
         present = [s for s in names if s in subsets]
@@ -141,4 +133,4 @@ def score(items: Iterable[tuple[str, float]]) -> RewardBenchScore:
             weight = sum(WEIGHTS[s] for s in present)
             sections[section] = sum(subsets[s] * WEIGHTS[s] for s in present) / weight
     overall = sum(sections.values()) / 4 if len(sections) == 4 else None
-    return RewardBenchScore(subsets, sections, overall, dict(counts))
+    return RewardBenchScore(subsets, sections, overall, counts)

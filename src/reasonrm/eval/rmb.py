@@ -4,8 +4,9 @@ loss). Four headline numbers and their mean, as RM-R1 reports them."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
+
+from reasonrm.eval.data import group_means
 
 GOALS = ("Helpfulness", "Harmlessness")
 
@@ -21,15 +22,9 @@ def score(
     """(goal, correct) for pairwise items and for best-of-N items; micro averages."""
     results: dict[str, float | None] = {}
     for kind, items in (("Pairwise", pairwise), ("BoN", bon)):
-        hits: dict[str, int] = defaultdict(int)
-        counts: dict[str, int] = defaultdict(int)
-        for goal, correct in items:
-            if goal not in GOALS:
-                raise ValueError(f"unknown RMB goal {goal!r}; expected one of {GOALS}")
-            hits[goal] += correct
-            counts[goal] += 1
+        accuracy, _ = group_means(items, GOALS, "RMB goal")
         for goal in GOALS:
-            results[f"{kind} {goal}"] = hits[goal] / counts[goal] if counts[goal] else None
+            results[f"{kind} {goal}"] = accuracy.get(goal)
     present = [v for v in results.values() if v is not None]
     results["mean"] = sum(present) / 4 if len(present) == 4 else None
     return results
