@@ -64,8 +64,8 @@ def test_loads_the_official_filtered_split(shared_data):
     assert counts["math-prm"] == 447  # weighted 984 in scoring, but 447 rows
     assert all(counts[s] == WEIGHTS[s] for s in WEIGHTS if s != "math-prm")
     assert len({i.key for i in items}) == 2985  # (subset, id) is unique; id alone is not
-    assert len({i.id for i in items}) == 2984
-    assert all(i.comparison.label == "A" for i in items)
+    assert len({i.meta["id"] for i in items}) == 2984
+    assert all(i.comparisons[0].label == "A" for i in items)
 
 
 def test_bad_rows_name_file_line_and_field(tmp_path):

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from reasonrm.errors import InputError
 from reasonrm.eval.data import group_means, read_rows, require
-from reasonrm.types import Comparison
+from reasonrm.eval.runner import EvalItem
+from reasonrm.types import Comparison, Judgment
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "Chat": (
@@ -74,18 +75,7 @@ InvalidRule = Literal["half", "zero"]
 DATASET_ID = "allenai/reward-bench"
 
 
-@dataclass(frozen=True)
-class Item:
-    subset: str
-    id: str
-    comparison: Comparison  # a = chosen, b = rejected, label "A"; the runner places them
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.subset, self.id)  # ids repeat across subsets
-
-
-def load(source: str = DATASET_ID) -> Iterator[Item]:
+def load(source: str = DATASET_ID) -> Iterator[EvalItem]:
     """Rows with prompt, chosen, rejected, subset and id (the `filtered` split's layout)."""
     for where, row in read_rows(source, split="filtered"):
         prompt, chosen, rejected, subset, row_id = require(
@@ -97,7 +87,19 @@ def load(source: str = DATASET_ID) -> Iterator[Item]:
             c = Comparison(prompt, chosen, rejected, label="A", id=f"{subset}/{row_id}")
         except InputError as e:
             raise InputError(f"{where}: {e}") from None
-        yield Item(subset, str(row_id), c)
+        # ids repeat across subsets, so the key is (subset, id)
+        yield EvalItem(f"{subset}/{row_id}", subset, (c,), {"id": str(row_id)})
+
+
+def make_row(item: EvalItem, judgments: list[Judgment]) -> dict[str, Any]:
+    """The per-item row: `correct` is 1, 0 or 0.5 (invalid, reward-bench's convention)."""
+    (j,) = judgments
+    row = {
+        "subset": item.subset,
+        "id": item.meta["id"],
+        "correct": item_score(j.winner, chosen="A"),
+    }
+    return row | {k: v for k, v in j.to_dict().items() if k not in ("id", "correct")}
 
 
 def item_score(winner: str | None, chosen: str, invalid: InvalidRule = "half") -> float:
