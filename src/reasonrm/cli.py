@@ -53,7 +53,7 @@ def friendly(command):
         try:
             return command(*args, **kwargs)
         except ReasonRMError as e:
-            err.print(f"[bold red]error:[/] {e}", highlight=False)
+            err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper
@@ -77,6 +77,37 @@ def _engine(
     return load_engine("transformers", model)
 
 
+# Engine and judge options, shared by the commands that judge.
+ModelOpt = Annotated[
+    str | None, typer.Option(help="Registry name, .gguf path, checkpoint folder or served model.")
+]
+EngineOpt = Annotated[EngineName, typer.Option(help="Generation backend.")]
+ProtocolOpt = Annotated[str, typer.Option(help="rrm | rm-r1 | rm-r1-distilled | direct")]
+VotesOpt = Annotated[int, typer.Option(min=1, help="Samples per order; majority wins.")]
+OrdersOpt = Annotated[
+    OrdersName, typer.Option(help="both: judge A/B and B/A (position-bias control).")
+]
+AdaptiveOpt = Annotated[bool, typer.Option(help="Stop voting once the leader cannot be overtaken.")]
+SeedOpt = Annotated[int, typer.Option(help="Seeds order placement, sampling and samples.")]
+MaxTokensOpt = Annotated[
+    int | None, typer.Option(help="Token budget per sample (default: the protocol's).")
+]
+TemperatureOpt = Annotated[
+    float | None, typer.Option(help="Default: 0 for one vote, 0.7 for several.")
+]
+ForceOpt = Annotated[
+    bool, typer.Option(help="Append the verdict cue when a sample ends without a verdict.")
+]
+BaseUrlOpt = Annotated[
+    str | None, typer.Option(help="openai engine: server URL, e.g. http://127.0.0.1:8000/v1")
+]
+ApiKeyEnvOpt = Annotated[
+    str, typer.Option(help="openai engine: environment variable holding the API key.")
+]
+ParallelOpt = Annotated[int, typer.Option(help="llamacpp engine: parallel slots.")]
+ContextOpt = Annotated[int, typer.Option(help="llamacpp engine: context tokens per slot.")]
+
+
 @app.command()
 @friendly
 def judge(
@@ -89,37 +120,20 @@ def judge(
     output: Annotated[
         Path | None, typer.Option(help="JSONL of judgments (with --input); resumable.")
     ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(help="Registry name, .gguf path, checkpoint folder or served model."),
-    ] = None,
-    engine: Annotated[EngineName, typer.Option(help="Generation backend.")] = EngineName.llamacpp,
-    protocol: Annotated[str, typer.Option(help="rrm | rm-r1 | rm-r1-distilled | direct")] = "rrm",
-    votes: Annotated[int, typer.Option(min=1, help="Samples per order; majority wins.")] = 1,
-    orders: Annotated[
-        OrdersName, typer.Option(help="both: judge A/B and B/A (position-bias control).")
-    ] = OrdersName.both,
-    adaptive: Annotated[
-        bool, typer.Option(help="Stop voting once the leader cannot be overtaken.")
-    ] = False,
-    seed: Annotated[int, typer.Option(help="Seeds order placement and sampling.")] = 0,
-    max_tokens: Annotated[
-        int | None, typer.Option(help="Token budget per sample (default: the protocol's).")
-    ] = None,
-    temperature: Annotated[
-        float | None, typer.Option(help="Default: 0 for one vote, 0.7 for several.")
-    ] = None,
-    force_verdict: Annotated[
-        bool, typer.Option(help="Append the verdict cue when a sample ends without a verdict.")
-    ] = True,
-    base_url: Annotated[
-        str | None, typer.Option(help="openai engine: server URL, e.g. http://127.0.0.1:8000/v1")
-    ] = None,
-    api_key_env: Annotated[
-        str, typer.Option(help="openai engine: environment variable holding the API key.")
-    ] = "OPENAI_API_KEY",
-    parallel: Annotated[int, typer.Option(help="llamacpp engine: parallel slots.")] = 8,
-    context: Annotated[int, typer.Option(help="llamacpp engine: context tokens per slot.")] = 8192,
+    model: ModelOpt = None,
+    engine: EngineOpt = EngineName.llamacpp,
+    protocol: ProtocolOpt = "rrm",
+    votes: VotesOpt = 1,
+    orders: OrdersOpt = OrdersName.both,
+    adaptive: AdaptiveOpt = False,
+    seed: SeedOpt = 0,
+    max_tokens: MaxTokensOpt = None,
+    temperature: TemperatureOpt = None,
+    force_verdict: ForceOpt = True,
+    base_url: BaseUrlOpt = None,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    parallel: ParallelOpt = 8,
+    context: ContextOpt = 8192,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Judge which of two responses is better (or every pair in a JSONL file)."""
@@ -249,6 +263,169 @@ def _judge_file(judge_, input: Path, output: Path) -> None:
 
 def _row_id(row) -> str | None:
     return str(row["id"]) if isinstance(row, dict) and row.get("id") is not None else None
+
+
+eval_app = typer.Typer(no_args_is_help=True, help="Evaluate a judge on reward-model benchmarks.")
+app.add_typer(eval_app, name="eval")
+EVAL_BENCHMARKS = ("rewardbench",)  # the others score already; their loaders come next
+RUN_SETTINGS = (
+    "benchmark",
+    "data",
+    "model",
+    "engine",
+    "protocol",
+    "votes",
+    "orders",
+    "adaptive",
+    "seed",
+    "max_tokens",
+    "temperature",
+    "force_verdict",
+    "limit",
+    "sample",
+)
+
+
+def _benchmark(name: str):
+    if name not in EVAL_BENCHMARKS:
+        raise InputError(f"unknown benchmark {name!r}; available: {', '.join(EVAL_BENCHMARKS)}")
+    from reasonrm.eval import rewardbench
+
+    return rewardbench
+
+
+@eval_app.command("run")
+@friendly
+def eval_run(
+    benchmark: Annotated[str, typer.Argument(help="rewardbench")],
+    data: Annotated[str, typer.Option(help="Official file or folder, or a Hugging Face id.")],
+    out: Annotated[Path, typer.Option(help="Run folder: results.jsonl and run.json; resumable.")],
+    limit: Annotated[int | None, typer.Option(help="Only the first N items.")] = None,
+    sample: Annotated[
+        int | None, typer.Option(help="A stratified sample of about N items (every subset).")
+    ] = None,
+    model: ModelOpt = None,
+    engine: EngineOpt = EngineName.llamacpp,
+    protocol: ProtocolOpt = "rrm",
+    votes: VotesOpt = 1,
+    orders: OrdersOpt = OrdersName.random,
+    adaptive: AdaptiveOpt = False,
+    seed: SeedOpt = 0,
+    max_tokens: MaxTokensOpt = None,
+    temperature: TemperatureOpt = None,
+    force_verdict: ForceOpt = True,
+    base_url: BaseUrlOpt = None,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    parallel: ParallelOpt = 8,
+    context: ContextOpt = 8192,
+) -> None:
+    """Judge a benchmark's items; results stream to OUT/results.jsonl. Orders default to one
+    random placement per item, as the official scripts do."""
+    from reasonrm.eval.runner import RESULTS, run, stratified_sample
+    from reasonrm.judge import Judge
+
+    module = _benchmark(benchmark)
+    if limit is not None and sample is not None:
+        raise InputError("give --limit or --sample, not both")
+    items = list(module.load(data))  # every row is checked before any judging starts
+    if sample is not None:
+        items = stratified_sample(items, sample, seed)
+    elif limit is not None:
+        items = items[:limit]
+    settings = {k: v for k, v in locals().items() if k in RUN_SETTINGS}
+    settings |= {"engine": engine.value, "orders": orders.value, "items": len(items)}
+    _check_run_settings(out / "run.json", settings)
+    scored = {"n": 0, "sum": 0.0}
+    with _engine(engine, model, base_url, api_key_env, parallel, context) as eng:
+        judge_ = Judge(
+            eng,
+            protocol,
+            votes=votes,
+            orders=orders.value,
+            adaptive=adaptive,
+            seed=seed,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            force_verdict=force_verdict,
+        )
+        columns = [
+            TextColumn("judging"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[acc]}"),
+            TimeRemainingColumn(),
+        ]
+        done = _count_lines(out / RESULTS)
+        with Progress(*columns, console=err) as progress:
+            task = progress.add_task("eval", total=len(items), completed=done, acc="")
+
+            def on_row(row: dict) -> None:
+                scored["n"] += 1
+                scored["sum"] += row["correct"]
+                progress.update(task, advance=1, acc=f"accuracy {scored['sum'] / scored['n']:.1%}")
+
+            try:
+                path = run(items, judge_, out, module.make_row, on_row)
+            except KeyboardInterrupt:
+                err.print(f"interrupted; rerun the same command to resume from {out}")
+                raise typer.Exit(130) from None
+    _print_score(benchmark, path, "half", as_json=False)
+
+
+def _check_run_settings(path: Path, settings: dict) -> None:
+    """A run folder holds one run: resuming with other settings would mix two runs."""
+    if path.exists():
+        before = json.loads(path.read_text())
+        changed = [k for k in settings if before.get(k) != settings[k]]
+        if changed:
+            raise InputError(
+                f"{path.parent} holds a run with other settings ({', '.join(changed)}): "
+                "use another --out, or the same settings to resume"
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=1) + "\n")
+
+
+def _count_lines(path: Path) -> int:
+    return sum(1 for _ in open(path, encoding="utf-8")) if path.exists() else 0
+
+
+@eval_app.command("score")
+@friendly
+def eval_score(
+    results: Annotated[Path, typer.Argument(help="A results.jsonl (ours or another tool's).")],
+    benchmark: Annotated[str, typer.Option(help="rewardbench")],
+    invalid: Annotated[
+        str, typer.Option(help="half: invalid verdicts score 0.5 (reward-bench); zero: 0 (RM-R1).")
+    ] = "half",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Recompute every score from a results file alone."""
+    if invalid not in ("half", "zero"):
+        raise InputError("--invalid must be 'half' or 'zero'")
+    _benchmark(benchmark)
+    _print_score(benchmark, results, invalid, as_json)
+
+
+def _print_score(benchmark: str, results: Path, invalid: str, as_json: bool) -> None:
+    from reasonrm.eval.results import read_results
+
+    module = _benchmark(benchmark)
+    result = module.score_rows(read_results(results), invalid).to_dict()
+    result["invalid_counts_as"] = 0.5 if invalid == "half" else 0.0
+    if as_json:
+        out.print_json(json.dumps(result))
+        return
+    table = Table("section", "score", title=f"{benchmark}: {results}")
+    for name, value in result["sections"].items():
+        table.add_row(name, f"{value:.4f}")
+    overall = result["overall"]
+    table.add_row(
+        "[bold]overall[/]", "n/a (not all sections)" if overall is None else f"{overall:.4f}"
+    )
+    out.print(table)
+    rule = "0.5, reward-bench's rule" if invalid == "half" else "0, RM-R1's rule"
+    out.print(f"{sum(result['counts'].values())} items; an invalid verdict counts {rule}")
 
 
 @models_app.command("list")

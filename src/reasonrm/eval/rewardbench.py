@@ -136,3 +136,15 @@ def score(items: Iterable[tuple[str, float]]) -> RewardBenchScore:
             sections[section] = sum(subsets[s] * WEIGHTS[s] for s in present) / weight
     overall = sum(sections.values()) / 4 if len(sections) == 4 else None
     return RewardBenchScore(subsets, sections, overall, counts)
+
+
+def score_rows(rows: Iterable[dict[str, Any]], invalid: InvalidRule = "half") -> RewardBenchScore:
+    """Score result rows; invalid="zero" counts the 0.5 of an invalid verdict as 0 (RM-R1)."""
+
+    def value(row: dict[str, Any]) -> float:
+        return 0.0 if invalid == "zero" and row["correct"] == 0.5 else float(row["correct"])
+
+    try:
+        return score((row["subset"], value(row)) for row in rows)
+    except ValueError as e:
+        raise InputError(str(e)) from None

@@ -1,0 +1,29 @@
+"""`reasonrm eval run` with SmolLM2 on real RewardBench rows: results, resume, settings."""
+
+import json
+
+from typer.testing import CliRunner
+
+from reasonrm.cli import app
+
+runner = CliRunner()
+SMALL = ["--model", "smollm2-135m", "--max-tokens", "8", "--parallel", "2", "--context", "4096"]
+
+
+def test_run_resume_and_settings_guard(tmp_path, shared_data, smollm2_path):
+    data = str(shared_data / "rewardbench" / "rewardbench_filtered.jsonl")
+    out = tmp_path / "run"
+    args = ["eval", "run", "rewardbench", "--data", data, "--out", str(out), "--limit", "3", *SMALL]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["subset"] for r in rows] == ["alpacaeval-easy"] * 3
+    assert all(r["correct"] in (0, 0.5, 1) and r["samples"] for r in rows)
+    assert "overall" in result.stdout and "reward-bench's rule" in result.stdout
+
+    result = runner.invoke(app, args)  # nothing left to judge
+    assert result.exit_code == 0
+    assert len((out / "results.jsonl").read_text().splitlines()) == 3
+
+    result = runner.invoke(app, [*args, "--protocol", "direct"])
+    assert result.exit_code == 2 and "other settings (protocol)" in result.output.replace("\n", " ")
