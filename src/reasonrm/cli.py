@@ -172,6 +172,18 @@ def judge(
             _judge_file(judge_, input, output)
 
 
+def _progress() -> Progress:
+    """Items done, the accuracy so far (when labels are known) and the time left."""
+    columns = [
+        TextColumn("judging"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[acc]}"),
+        TimeRemainingColumn(),
+    ]
+    return Progress(*columns, console=err)
+
+
 def _show(j: Judgment) -> None:
     for i, s in enumerate(j.samples, start=1):
         shown = "a first" if s.order == "AB" else "b first"
@@ -224,15 +236,8 @@ def _judge_file(judge_, input: Path, output: Path) -> None:
             lines.append(number)
             yield c
 
-    columns = [
-        TextColumn("judging"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[acc]}"),
-        TimeRemainingColumn(),
-    ]
     try:
-        with Progress(*columns, console=err) as progress:
+        with _progress() as progress:
             task = progress.add_task("judge", total=len(todo), acc="")
             for judgment in judge_.judge_many(comparisons(), errors="return"):
                 writer.write({"line": lines.popleft(), **judgment.to_dict()})
@@ -348,15 +353,8 @@ def eval_run(
             temperature=temperature,
             force_verdict=force_verdict,
         )
-        columns = [
-            TextColumn("judging"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[acc]}"),
-            TimeRemainingColumn(),
-        ]
         done = _count_lines(out / RESULTS)
-        with Progress(*columns, console=err) as progress:
+        with _progress() as progress:
             task = progress.add_task("eval", total=len(items), completed=done, acc="")
 
             def on_row(row: dict) -> None:
