@@ -272,7 +272,7 @@ def _row_id(row) -> str | None:
 
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate a judge on reward-model benchmarks.")
 app.add_typer(eval_app, name="eval")
-EVAL_BENCHMARKS = ("rewardbench",)  # the others score already; their loaders come next
+EVAL_BENCHMARKS = ("rewardbench", "judgebench")  # the others score already; loaders next
 RUN_SETTINGS = (
     "benchmark",
     "data",
@@ -294,15 +294,15 @@ RUN_SETTINGS = (
 def _benchmark(name: str):
     if name not in EVAL_BENCHMARKS:
         raise InputError(f"unknown benchmark {name!r}; available: {', '.join(EVAL_BENCHMARKS)}")
-    from reasonrm.eval import rewardbench
+    import importlib
 
-    return rewardbench
+    return importlib.import_module(f"reasonrm.eval.{name}")
 
 
 @eval_app.command("run")
 @friendly
 def eval_run(
-    benchmark: Annotated[str, typer.Argument(help="rewardbench")],
+    benchmark: Annotated[str, typer.Argument(help="rewardbench | judgebench")],
     data: Annotated[str, typer.Option(help="Official file or folder, or a Hugging Face id.")],
     out: Annotated[Path, typer.Option(help="Run folder: results.jsonl and run.json; resumable.")],
     limit: Annotated[int | None, typer.Option(help="Only the first N items.")] = None,
@@ -313,7 +313,10 @@ def eval_run(
     engine: EngineOpt = EngineName.llamacpp,
     protocol: ProtocolOpt = "rrm",
     votes: VotesOpt = 1,
-    orders: OrdersOpt = OrdersName.random,
+    orders: Annotated[
+        OrdersName | None,
+        typer.Option(help="Default: the benchmark's own (RewardBench random, JudgeBench both)."),
+    ] = None,
     adaptive: AdaptiveOpt = False,
     seed: SeedOpt = 0,
     max_tokens: MaxTokensOpt = None,
@@ -324,12 +327,13 @@ def eval_run(
     parallel: ParallelOpt = 8,
     context: ContextOpt = 8192,
 ) -> None:
-    """Judge a benchmark's items; results stream to OUT/results.jsonl. Orders default to one
-    random placement per item, as the official scripts do."""
+    """Judge a benchmark's items; results stream to OUT/results.jsonl. Orders default to
+    what the benchmark's official script does."""
     from reasonrm.eval.runner import RESULTS, run, stratified_sample
     from reasonrm.judge import Judge
 
     module = _benchmark(benchmark)
+    orders = orders or OrdersName(module.DEFAULT_ORDERS)
     if limit is not None and sample is not None:
         raise InputError("give --limit or --sample, not both")
     items = list(module.load(data))  # every row is checked before any judging starts
@@ -392,7 +396,7 @@ def _count_lines(path: Path) -> int:
 @friendly
 def eval_score(
     results: Annotated[Path, typer.Argument(help="A results.jsonl (ours or another tool's).")],
-    benchmark: Annotated[str, typer.Option(help="rewardbench")],
+    benchmark: Annotated[str, typer.Option(help="rewardbench | judgebench")],
     invalid: Annotated[
         str, typer.Option(help="half: invalid verdicts score 0.5 (reward-bench); zero: 0 (RM-R1).")
     ] = "half",
@@ -410,7 +414,8 @@ def _print_score(benchmark: str, results: Path, invalid: str, as_json: bool) -> 
 
     module = _benchmark(benchmark)
     result = module.score_rows(read_results(results), invalid).to_dict()
-    result["invalid_counts_as"] = 0.5 if invalid == "half" else 0.0
+    if benchmark == "rewardbench":
+        result["invalid_counts_as"] = 0.5 if invalid == "half" else 0.0
     if as_json:
         out.print_json(json.dumps(result))
         return
@@ -422,8 +427,9 @@ def _print_score(benchmark: str, results: Path, invalid: str, as_json: bool) -> 
         "[bold]overall[/]", "n/a (not all sections)" if overall is None else f"{overall:.4f}"
     )
     out.print(table)
-    rule = "0.5, reward-bench's rule" if invalid == "half" else "0, RM-R1's rule"
-    out.print(f"{sum(result['counts'].values())} items; an invalid verdict counts {rule}")
+    if benchmark == "rewardbench":
+        rule = "0.5, reward-bench's rule" if invalid == "half" else "0, RM-R1's rule"
+        out.print(f"{sum(result['counts'].values())} items; an invalid verdict counts {rule}")
 
 
 @models_app.command("list")

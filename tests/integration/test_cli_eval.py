@@ -27,3 +27,37 @@ def test_run_resume_and_settings_guard(tmp_path, shared_data, smollm2_path):
 
     result = runner.invoke(app, [*args, "--protocol", "direct"])
     assert result.exit_code == 2 and "other settings (protocol)" in result.output.replace("\n", " ")
+
+
+def test_judgebench_run_judges_both_orders(tmp_path, shared_data, smollm2_path):
+    data = (
+        shared_data
+        / "judgebench"
+        / "original"
+        / "dataset=judgebench,response_model=gpt-4o-2024-05-13.jsonl"
+    )
+    out = tmp_path / "jb"
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "run",
+            "judgebench",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--limit",
+            "1",
+            *SMALL,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 1
+    assert all({s["order"] for s in r["samples"]} == {"AB", "BA"} for r in rows)
+    assert json.loads((out / "run.json").read_text())["orders"] == "both"
+    scored = runner.invoke(
+        app, ["eval", "score", str(out / "results.jsonl"), "--benchmark", "judgebench", "--json"]
+    )
+    assert scored.exit_code == 0 and "overall" in json.loads(scored.stdout)

@@ -4,9 +4,15 @@ invalid; a pair is correct when the sum is positive. Scores per source and overa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from reasonrm.eval.data import group_means
+from reasonrm.errors import InputError
+from reasonrm.eval.data import group_means, read_rows, require
+from reasonrm.eval.runner import EvalItem
+from reasonrm.judge import majority
+from reasonrm.types import Comparison, Judgment
 
 CATEGORIES = ("mmlu-pro", "livebench-reasoning", "livebench-math", "livecodebench")
 
@@ -31,3 +37,64 @@ def score(items: Iterable[tuple[str, bool]]) -> dict[str, float]:
     result = {c: 100 * a for c, a in accuracy.items()}
     result["overall"] = 100 * sum(v for _, v in items) / len(items) if items else 0.0
     return result
+
+
+DATASET_ID = "ScalerLab/JudgeBench"
+#: JudgeBench judges every pair in both orders (its default, not the single-game variant)
+DEFAULT_ORDERS = "both"
+_LABELS = {"A>B": "A", "B>A": "B"}
+
+
+def load(source: str = DATASET_ID) -> Iterator[EvalItem]:
+    """Rows with pair_id, source, question, response_A, response_B and label ("A>B"/"B>A")."""
+    for where, row in read_rows(source, split="gpt"):
+        pair_id, src, question, a, b, label = require(
+            row, where, "pair_id", "source", "question", "response_A", "response_B", "label"
+        )
+        if label not in _LABELS:
+            raise InputError(f"{where}: field 'label' must be 'A>B' or 'B>A', got {label!r}")
+        try:
+            c = Comparison(question, a, b, label=_LABELS[label], id=str(pair_id))
+        except InputError as e:
+            raise InputError(f"{where}: {e}") from None
+        yield EvalItem(str(pair_id), src, (c,), {"id": str(pair_id)})
+
+
+def make_row(item: EvalItem, judgments: list[Judgment]) -> dict[str, Any]:
+    """One verdict per order (the majority of that order's votes), scored by the counter
+    rule; with a single order this is JudgeBench's single-game score."""
+    (j,) = judgments
+    orders = sorted({s.order for s in j.samples})
+    verdicts = [
+        majority(
+            *(
+                sum(s.order == o and s.verdict.winner == side for s in j.samples)
+                for side in ("A", "B")
+            )
+        )
+        for o in orders
+    ]
+    row = {
+        "subset": item.subset,
+        "id": item.meta["id"],
+        "correct": int(pair_correct(verdicts, j.label)),
+        "order_verdicts": verdicts,
+    }
+    return row | {k: v for k, v in j.to_dict().items() if k not in ("id", "correct")}
+
+
+@dataclass(frozen=True)
+class JudgeBenchScore:
+    percent: dict[str, float]  # per category and "overall", in %, as JudgeBench prints them
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sections": {k: v / 100 for k, v in self.percent.items() if k != "overall"},
+            "overall": self.percent["overall"] / 100,
+            "percent": self.percent,
+        }
+
+
+def score_rows(rows: Iterable[dict[str, Any]], invalid: str = "half") -> JudgeBenchScore:
+    """`invalid` does not apply: an invalid verdict already counts 0 in the counter rule."""
+    return JudgeBenchScore(score((row["subset"], bool(row["correct"])) for row in rows))

@@ -73,6 +73,8 @@ WEIGHTS: dict[str, int] = {
 
 InvalidRule = Literal["half", "zero"]
 DATASET_ID = "allenai/reward-bench"
+#: the official generative script places each pair in one random order
+DEFAULT_ORDERS = "random"
 
 
 def load(source: str = DATASET_ID) -> Iterator[EvalItem]:
