@@ -138,8 +138,8 @@ class TransformersEngine(Engine):
     def _generate(self, chats: list[list[Message]], params: SamplingParams) -> list:
         import torch
 
-        texts = [self._render(c) for c in chats]
-        lengths = [len(self.tokenizer(t, add_special_tokens=False).input_ids) for t in texts]
+        ids = self.tokenizer([self._render(c) for c in chats], add_special_tokens=False).input_ids
+        lengths = [len(x) for x in ids]
         results: list = [None] * len(chats)
         keep = []
         for i, n_tokens in enumerate(lengths):
@@ -152,9 +152,9 @@ class TransformersEngine(Engine):
                 keep.append(i)
         if not keep:
             return results
-        enc = self.tokenizer(
-            [texts[i] for i in keep], return_tensors="pt", padding=True, add_special_tokens=False
-        ).to(self.device)
+        # Tokenized once above; only the prompts that fit are padded into the batch.
+        enc = self.tokenizer.pad({"input_ids": [ids[i] for i in keep]}, return_tensors="pt")
+        enc = enc.to(self.device)
         if params.seed is not None:
             torch.manual_seed(params.seed)
         sampling = params.temperature > 0
