@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -118,3 +119,12 @@ def content_judge(chat: list[Message], params: SamplingParams) -> str:
         if "good" in first.split("### Assistant 1")[1]
         else "\\boxed{Assistant 2}"
     )
+
+
+def quality_judge(chat: list[Message], params: SamplingParams) -> str:
+    """An rrm-format judge for responses that carry a quality, "q=<int>": it picks the higher
+    one, and on equal quality the first slot (so both orders disagree: a tie)."""
+    user = chat[-1]["content"]
+    first, second = user.split("### Assistant 1")[1].split("### Assistant 2")
+    q1, q2 = (int(re.search(r"q=(\d+)", s).group(1)) for s in (first, second))
+    return "\\boxed{Assistant 1}" if q1 >= q2 else "\\boxed{Assistant 2}"
