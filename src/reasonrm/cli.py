@@ -148,8 +148,6 @@ def judge(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Judge which of two responses is better (or every pair in a JSONL file)."""
-    from reasonrm.judge import Judge
-
     single = prompt is not None or a is not None or b is not None
     if single == (input is not None):
         raise InputError("give either --prompt/--a/--b for one pair, or --input FILE --output FILE")
@@ -162,15 +160,15 @@ def judge(
             raise InputError(f"missing {', '.join(missing)}")
         comparison = Comparison(prompt, a, b)  # validated before the model loads
     with _engine(engine, model, base_url, api_key_env, parallel, context, concurrency) as eng:
-        judge_ = Judge(
+        judge_ = _make_judge(
             eng,
             protocol,
-            votes=votes,
-            orders=orders.value,
-            adaptive=adaptive,
-            seed=seed,
-            max_tokens=max_tokens,
-            temperature=temperature,
+            votes,
+            orders,
+            adaptive,
+            seed,
+            max_tokens,
+            temperature,
             force_verdict=force_verdict,
         )
         if comparison is not None:
@@ -183,10 +181,10 @@ def judge(
             _judge_file(judge_, input, output)
 
 
-def _progress() -> Progress:
+def _progress(label: str = "judging") -> Progress:
     """Items done, the accuracy so far (when labels are known) and the time left."""
     columns = [
-        TextColumn("judging"),
+        TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[acc]}"),
@@ -281,6 +279,206 @@ def _row_id(row) -> str | None:
     return str(row["id"]) if isinstance(row, dict) and row.get("id") is not None else None
 
 
+class MethodName(StrEnum):
+    knockout = "knockout"
+    elo = "elo"
+
+
+class RatingName(StrEnum):
+    bt = "bt"
+    elo = "elo"
+
+
+MethodOpt = Annotated[
+    MethodName,
+    typer.Option(help="knockout: n-1 matches; elo: a round robin over all n(n-1)/2 pairs."),
+]
+RatingOpt = Annotated[
+    RatingName,
+    typer.Option(help="elo method: bt (Bradley-Terry fit) or elo (sequential updates)."),
+]
+RankOrdersOpt = Annotated[
+    OrdersName,
+    typer.Option(help="Per match: random (one order), both (A/B and B/A) or fixed."),
+]
+
+
+@app.command()
+@friendly
+def rank(
+    input: Annotated[Path, typer.Option(help='JSONL: {"prompt": ..., "responses": [...]}.')],
+    output: Annotated[Path, typer.Option(help="JSONL of rankings; rerun to resume.")],
+    method: MethodOpt = MethodName.knockout,
+    rating: RatingOpt = RatingName.bt,
+    model: ModelOpt = None,
+    engine: EngineOpt = EngineName.llamacpp,
+    protocol: ProtocolOpt = "rrm",
+    votes: VotesOpt = 1,
+    orders: RankOrdersOpt = OrdersName.random,
+    adaptive: AdaptiveOpt = False,
+    seed: SeedOpt = 0,
+    max_tokens: MaxTokensOpt = None,
+    temperature: TemperatureOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    concurrency: ConcurrencyOpt = 16,
+    parallel: ParallelOpt = 8,
+    context: ContextOpt = 8192,
+) -> None:
+    """Rank the responses of each line with a tournament of the judge, best first."""
+    from reasonrm.jsonl import ResumableWriter, iter_jsonl
+    from reasonrm.ranking import Ranker, candidates_from_row
+
+    rows = list(iter_jsonl(input))
+    writer = ResumableWriter(output, key="line")
+    todo = [(n, r) for n, r in rows if n not in writer.done]
+    if writer.done:
+        err.print(f"resuming: {len(writer.done)} of {len(rows)} lines already in {output}")
+    lines: deque[tuple[int, dict]] = deque()
+    failed = 0
+
+    def fail(number: int, row, e: ReasonRMError) -> None:
+        nonlocal failed
+        failed += 1
+        writer.write({"line": number, "id": _row_id(row), "error": str(e)})
+        err.print(f"[yellow]line {number}:[/] {e}", highlight=False)
+
+    def items():
+        for number, row in todo:
+            try:
+                if isinstance(row, InputError):
+                    raise row
+                item = candidates_from_row(row, where=f"{input}:{number}")
+            except InputError as e:
+                fail(number, row, e)
+                progress.advance(task)
+                continue
+            lines.append((number, row))
+            yield item
+
+    with _engine(engine, model, base_url, api_key_env, parallel, context, concurrency) as eng:
+        judge_ = _make_judge(eng, protocol, votes, orders, adaptive, seed, max_tokens, temperature)
+        ranker = Ranker(judge_, method.value, rating=rating.value, seed=seed)
+        try:
+            with _progress("ranking") as progress:
+                task = progress.add_task("rank", total=len(todo), acc="")
+                for result in ranker.rank_many(items(), errors="return"):
+                    number, row = lines.popleft()
+                    if isinstance(result, ReasonRMError):
+                        fail(number, row, result)
+                    else:
+                        writer.write({"line": number, "id": _row_id(row), **result.to_dict()})
+                    progress.advance(task)
+        except KeyboardInterrupt:
+            writer.close()
+            err.print(f"interrupted: {len(writer.done)} lines are in {output}; rerun to resume")
+            raise typer.Exit(130) from None
+    writer.close()
+    note = f"; {failed} lines failed (see 'error')" if failed else ""
+    err.print(f"wrote {output}: {len(writer.done)} lines{note}")
+
+
+@app.command("best-of-n")
+@friendly
+def best_of_n(
+    prompt: Annotated[str, typer.Option(help="The user prompt.")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Responses to sample.")] = 8,
+    policy: Annotated[
+        str | None, typer.Option(help="Policy model (default: the default model).")
+    ] = None,
+    policy_engine: Annotated[
+        EngineName, typer.Option(help="Policy backend.")
+    ] = EngineName.llamacpp,
+    policy_base_url: Annotated[
+        str | None, typer.Option(help="openai policy engine: server URL(s).")
+    ] = None,
+    policy_max_tokens: Annotated[int, typer.Option(min=1, help="Policy token budget.")] = 512,
+    policy_temperature: Annotated[float, typer.Option(min=0, help="Policy temperature.")] = 0.8,
+    judge_model: Annotated[
+        str | None, typer.Option("--judge", help="Judge model (default: the default model).")
+    ] = None,
+    engine: Annotated[EngineName, typer.Option(help="Judge backend.")] = EngineName.llamacpp,
+    base_url: BaseUrlOpt = None,
+    method: MethodOpt = MethodName.knockout,
+    rating: RatingOpt = RatingName.bt,
+    protocol: ProtocolOpt = "rrm",
+    votes: VotesOpt = 1,
+    orders: RankOrdersOpt = OrdersName.random,
+    adaptive: AdaptiveOpt = False,
+    seed: SeedOpt = 0,
+    max_tokens: MaxTokensOpt = None,
+    temperature: TemperatureOpt = None,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    concurrency: ConcurrencyOpt = 16,
+    parallel: ParallelOpt = 8,
+    context: ContextOpt = 8192,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Sample N responses from a policy and keep the one the judge's tournament ranks first.
+    One model loads once when the policy and the judge are the same."""
+    from contextlib import ExitStack
+
+    from reasonrm import best_of_n as bon
+    from reasonrm.ranking import Ranker
+    from reasonrm.types import SamplingParams
+
+    Comparison(prompt, "", "")  # check before a model loads
+    same = (policy, policy_engine, policy_base_url) == (judge_model, engine, base_url)
+    with ExitStack() as stack:
+        open_ = lambda e, m, url: stack.enter_context(  # noqa: E731
+            _engine(e, m, url, api_key_env, parallel, context, concurrency)
+        )
+        judge_eng = open_(engine, judge_model, base_url)
+        policy_eng = judge_eng if same else open_(policy_engine, policy, policy_base_url)
+        judge_ = _make_judge(
+            judge_eng, protocol, votes, orders, adaptive, seed, max_tokens, temperature
+        )
+        ranker = Ranker(judge_, method.value, rating=rating.value, seed=seed)
+        params = SamplingParams(
+            max_tokens=policy_max_tokens, temperature=policy_temperature, top_p=0.95, seed=seed
+        )
+        err.print(f"[dim]sampling {n} responses, then a {method.value} tournament[/]")
+        result = bon.best_of_n(policy_eng, ranker, prompt, n, params)
+    if as_json:
+        out.print_json(json.dumps(result.to_dict()))
+        return
+    r = result.ranking
+    table = Table("rank", "response", "score", "reward", title=f"{n} responses")
+    for place, i in enumerate(r.ranking, start=1):
+        text = result.responses[i].strip().replace("\n", " ")
+        short = text[:70] + ("…" if len(text) > 70 else "")
+        table.add_row(str(place), f"[{i}] {short}", f"{r.scores[i]:.1f}", f"{r.rewards[i]:.2f}")
+    out.print(table)
+    out.print(
+        Panel(
+            Text(result.best.strip() or "(empty)"),
+            title=f"best: response {r.best}",
+            title_align="left",
+        )
+    )
+    out.print(
+        f"{len(r.matches)} matches, {r.judge_calls} judged, {r.samples} judge samples, "
+        f"{r.completion_tokens} judge tokens; policy {result.policy_tokens} tokens",
+        highlight=False,
+    )
+
+
+def _make_judge(engine, protocol, votes, orders, adaptive, seed, max_tokens, temperature, **kw):
+    from reasonrm.judge import Judge
+
+    return Judge(
+        engine,
+        protocol,
+        votes=votes,
+        orders=orders.value,
+        adaptive=adaptive,
+        seed=seed,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        **kw,
+    )
+
+
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate a judge on reward-model benchmarks.")
 app.add_typer(eval_app, name="eval")
 # command-line name -> module in reasonrm.eval
@@ -350,7 +548,6 @@ def eval_run(
     """Judge a benchmark's items; results stream to OUT/results.jsonl. Orders default to
     what the benchmark's official script does."""
     from reasonrm.eval.runner import RESULTS, run, select
-    from reasonrm.judge import Judge
 
     module = _benchmark(benchmark)
     orders = orders or OrdersName(module.DEFAULT_ORDERS)
@@ -362,15 +559,15 @@ def eval_run(
     _check_run_settings(out / "run.json", settings)
     scored = {"n": 0, "sum": 0.0}
     with _engine(engine, model, base_url, api_key_env, parallel, context, concurrency) as eng:
-        judge_ = Judge(
+        judge_ = _make_judge(
             eng,
             protocol,
-            votes=votes,
-            orders=orders.value,
-            adaptive=adaptive,
-            seed=seed,
-            max_tokens=max_tokens,
-            temperature=temperature,
+            votes,
+            orders,
+            adaptive,
+            seed,
+            max_tokens,
+            temperature,
             force_verdict=force_verdict,
         )
         done = _count_lines(out / RESULTS)
