@@ -52,7 +52,7 @@ class TransformersEngine(Engine):
                 "pip install 'reasonrm[transformers]'"
             ) from None
         self.model = model
-        source, kwargs = _locate(model)
+        source, kwargs = locate_checkpoint(model)
         self.tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
@@ -200,7 +200,7 @@ def _batch_key(p: SamplingParams) -> tuple:
     return (p.max_tokens, p.temperature, p.top_p, p.n, p.stop)
 
 
-def _locate(model: str) -> tuple[str, dict]:
+def locate_checkpoint(model: str) -> tuple[str, dict]:
     """Where from_pretrained should look, and with which extra arguments."""
     if model in REGISTRY:
         path = resolve_gguf(model)

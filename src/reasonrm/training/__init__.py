@@ -1,0 +1,1 @@
+"""Training judges and policies with TRL (the `[train]` extra)."""
