@@ -111,6 +111,18 @@ def test_votes_and_both_orders_apply_to_every_match():
     assert r.completion_tokens == sum(m.judgment.completion_tokens for m in r.matches) > 0
 
 
+def test_rank_on_an_engine_takes_votes_and_orders():
+    r = rank(
+        ScriptedEngine(quality_judge), PROMPT, responses([1, 4, 2]), "elo", votes=3, orders="both"
+    )
+    assert r.best == 1 and r.judge_calls == 3
+    assert all(len(m.judgment.samples) == 6 for m in r.matches)
+    # a Judge carries its own votes and orders: a conflicting request is refused, not ignored
+    with pytest.raises(InputError, match="belong to the judge"):
+        rank(judge_of(votes=1), PROMPT, responses([1, 2]), votes=3)
+    assert rank(judge_of(votes=3), PROMPT, responses([1, 2]), votes=3).samples == 3
+
+
 def test_a_judge_tie_is_broken_by_the_seed_in_a_knockout_and_drawn_in_elo():
     # equal quality, different text: the first-slot-biased judge disagrees across orders
     texts = ["first answer q=5", "second answer q=5"]

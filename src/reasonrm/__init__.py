@@ -1,25 +1,34 @@
 """reasonrm: reasoning reward models, LLM judges that think before they judge."""
 
+from reasonrm.best_of_n import BestOfN, best_of_n
 from reasonrm.engines import Engine, load_engine
 from reasonrm.errors import ReasonRMError
+from reasonrm.group_rewards import TournamentReward
 from reasonrm.judge import Judge
 from reasonrm.protocols import PROTOCOLS, Protocol, get_protocol
+from reasonrm.ranking import Ranker, Ranking, rank
 from reasonrm.types import Comparison, JudgedSample, Judgment, Sample, SamplingParams, Verdict
 
 __version__ = "0.1.0"
 
 __all__ = [
     "PROTOCOLS",
+    "BestOfN",
     "Comparison",
     "Engine",
     "JudgedSample",
     "Judge",
     "Judgment",
     "Protocol",
+    "Ranker",
+    "Ranking",
     "ReasonRMError",
     "Sample",
     "SamplingParams",
+    "TournamentReward",
     "Verdict",
+    "best_of_n",
     "get_protocol",
     "load_engine",
+    "rank",
 ]

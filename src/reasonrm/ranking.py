@@ -13,9 +13,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reasonrm.engines.base import run_sync, shared_loop
+from reasonrm.engines.base import Engine, run_sync, shared_loop
 from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
-from reasonrm.judge import Judge
+from reasonrm.judge import Judge, Orders
 from reasonrm.types import Comparison, Judgment, Message
 
 Method = Literal["knockout", "elo"]
@@ -306,15 +306,28 @@ class Ranker:
 
 
 def rank(
-    judge: Judge,
+    judge: Judge | Engine,
     prompt: str | Sequence[Message],
     responses: Sequence[str],
     method: Method = "knockout",
     *,
+    votes: int | None = None,
+    orders: Orders | None = None,
+    protocol: str = "rrm",
     rating: Rating = "bt",
     seed: int = 0,
 ) -> Ranking:
-    """Rank `responses` to `prompt`, best first. Votes and orders come from `judge`."""
+    """Rank `responses` to `prompt`, best first. `judge`: a Judge (which carries votes and
+    orders), or an engine, judged with `protocol`, `votes` (default 1) and `orders` (default
+    "random") per match."""
+    if isinstance(judge, Engine):
+        judge = Judge(judge, protocol, votes=votes or 1, orders=orders or "random", seed=seed)
+    elif (votes is not None and votes != judge.votes) or (
+        orders is not None and orders != judge.orders
+    ):
+        raise InputError(
+            "votes and orders belong to the judge: set them in Judge(...), or pass an engine"
+        )
     return Ranker(judge, method, rating=rating, seed=seed).rank(prompt, responses)
 
 
