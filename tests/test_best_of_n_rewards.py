@@ -8,7 +8,7 @@ import pytest
 from fakes import ScriptedEngine, quality_judge
 
 from reasonrm.best_of_n import best_of_n
-from reasonrm.errors import ContextLengthError, EngineError, EngineUnavailableError
+from reasonrm.errors import ContextLengthError, EngineError, EngineUnavailableError, InputError
 from reasonrm.group_rewards import TournamentReward, text_of
 from reasonrm.judge import Judge
 from reasonrm.ranking import Ranker
@@ -72,6 +72,17 @@ def test_tournament_reward_groups_completions_by_prompt():
     # P2 group: q 1, 2, 8 (3 players: one bye)
     assert rewards[5] == 1.0 and rewards[1] == 0.0
     assert len(reward.last) == 2 and reward.failures == 0
+
+
+def test_tournament_reward_takes_trl_groups_by_num_generations():
+    # TRL's layout: consecutive runs of num_generations; the same prompt twice is two groups
+    reward = TournamentReward(ranker("knockout"), num_generations=2)
+    rewards = reward(prompts=["P", "P", "P", "P"], completions=["q=1", "q=2", "q=4", "q=3"])
+    assert rewards == [0.0, 1.0, 1.0, 0.0] and len(reward.last) == 2
+    with pytest.raises(InputError, match="share one prompt"):
+        reward(prompts=["P", "Q", "P", "Q"], completions=["q=1", "q=2", "q=4", "q=3"])
+    with pytest.raises(InputError, match="groups of 2"):
+        reward(prompts=["P", "P", "P"], completions=["q=1", "q=2", "q=4"])
 
 
 def test_tournament_reward_elo_and_plain_strings():

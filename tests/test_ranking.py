@@ -123,6 +123,17 @@ def test_rank_on_an_engine_takes_votes_and_orders():
     assert rank(judge_of(votes=3), PROMPT, responses([1, 2]), votes=3).samples == 3
 
 
+def test_a_ranker_works_across_event_loops_and_one_response_has_ratings():
+    ranker = Ranker(judge_of(), "elo", rating="elo")
+    for _ in range(2):  # each asyncio.run is a new loop
+        assert asyncio.run(ranker.arank(PROMPT, responses([1, 3, 2]))).best == 1
+    assert ranker.rank(PROMPT, responses([2, 1])).best == 0
+    alone = ranker.rank(PROMPT, ["q=1"])
+    assert alone.ranking == [0] and alone.rating == "elo" and alone.ratings["bt"] == [ELO_BASE]
+    with pytest.raises(InputError, match="votes must be at least 1"):
+        rank(ScriptedEngine(quality_judge), PROMPT, responses([1, 2]), votes=0)
+
+
 def test_a_judge_tie_is_broken_by_the_seed_in_a_knockout_and_drawn_in_elo():
     # equal quality, different text: the first-slot-biased judge disagrees across orders
     texts = ["first answer q=5", "second answer q=5"]
@@ -197,6 +208,20 @@ def test_rewards():
     assert all(0 < x < 1 for x in e.rewards)
     assert sum(e.rewards) == pytest.approx(5 / 2)  # expected scores of a group sum to n/2
     assert e.rewards.index(max(e.rewards)) == 1
+
+
+def test_a_bye_earns_no_reward_and_the_champion_gets_one():
+    # q=1 < q=2 < q=3; whichever gets the bye, no reward may prefer a worse response
+    seen = set()
+    for seed in range(20):
+        r = rank(judge_of(), PROMPT, responses([1, 2, 3]), "knockout", seed=seed)
+        (opening,) = [m for m in r.matches if m.round == 1]
+        bye = ({0, 1, 2} - {opening.a, opening.b}).pop()
+        seen.add(bye)
+        q2_beat_q1 = {opening.a, opening.b} == {0, 1}
+        assert r.rewards == [0.0, 0.5 if q2_beat_q1 else 0.0, 1.0], (seed, bye)
+        assert r.ranking[0] == 2 and r.scores[bye] >= 1  # the bye still reaches round two
+    assert seen == {0, 1, 2}
 
 
 def test_bradley_terry_is_the_likelihood_maximum_and_ignores_match_order():

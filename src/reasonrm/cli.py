@@ -330,6 +330,11 @@ def rank(
     from reasonrm.ranking import Ranker, candidates_from_row
 
     rows = list(iter_jsonl(input))
+    settings = {"method": method.value, "rating": rating.value, "engine": engine.value}
+    settings |= {"model": model, "protocol": protocol, "votes": votes, "orders": orders.value}
+    settings |= {"adaptive": adaptive, "seed": seed, "max_tokens": max_tokens}
+    settings |= {"temperature": temperature}
+    _check_file_settings(output, settings)
     writer = ResumableWriter(output, key="line")
     todo = [(n, r) for n, r in rows if n not in writer.done]
     if writer.done:
@@ -367,7 +372,8 @@ def rank(
                     if isinstance(result, ReasonRMError):
                         fail(number, row, result)
                     else:
-                        writer.write({"line": number, "id": _row_id(row), **result.to_dict()})
+                        row_out = {"line": number, "id": _row_id(row), **result.to_dict()}
+                        writer.write(row_out | {"settings": settings})
                     progress.advance(task)
         except KeyboardInterrupt:
             writer.close()
@@ -384,13 +390,13 @@ def best_of_n(
     prompt: Annotated[str, typer.Option(help="The user prompt.")],
     n: Annotated[int, typer.Option("--n", min=1, help="Responses to sample.")] = 8,
     policy: Annotated[
-        str | None, typer.Option(help="Policy model (default: the default model).")
+        str | None, typer.Option(help="Policy model (default: the judge's, on the same backend).")
     ] = None,
     policy_engine: Annotated[
-        EngineName, typer.Option(help="Policy backend.")
-    ] = EngineName.llamacpp,
+        EngineName | None, typer.Option(help="Policy backend (default: the judge's).")
+    ] = None,
     policy_base_url: Annotated[
-        str | None, typer.Option(help="openai policy engine: server URL(s).")
+        str | None, typer.Option(help="openai policy engine: server URL(s) (default: the judge's).")
     ] = None,
     policy_max_tokens: Annotated[int, typer.Option(min=1, help="Policy token budget.")] = 512,
     policy_temperature: Annotated[float, typer.Option(min=0, help="Policy temperature.")] = 0.8,
@@ -423,6 +429,11 @@ def best_of_n(
     from reasonrm.types import SamplingParams
 
     Comparison(prompt, "", "")  # check before a model loads
+    if policy_engine is None or policy_engine == engine:
+        # by default the policy is the judge's own engine, model and server
+        policy_engine = engine
+        policy = policy if policy is not None else judge_model
+        policy_base_url = policy_base_url if policy_base_url is not None else base_url
     same = (policy, policy_engine, policy_base_url) == (judge_model, engine, base_url)
     with ExitStack() as stack:
         open_ = lambda e, m, url: stack.enter_context(  # noqa: E731
@@ -599,6 +610,27 @@ def _check_run_settings(path: Path, settings: dict) -> None:
             )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(settings, indent=1) + "\n")
+
+
+def _check_file_settings(path: Path, settings: dict) -> None:
+    """An output file holds one run: its rows record their settings, and resuming with other
+    settings would mix two runs in one file."""
+    if not path.exists():
+        return
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                before = json.loads(line).get("settings")
+            except (json.JSONDecodeError, AttributeError):
+                continue
+            if before is not None:
+                changed = [k for k in settings if before.get(k) != settings[k]]
+                if changed:
+                    raise InputError(
+                        f"{path} holds rankings made with other settings ({', '.join(changed)}): "
+                        "use another --output, or the same settings to resume"
+                    )
+                return
 
 
 def _count_lines(path: Path) -> int:

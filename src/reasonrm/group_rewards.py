@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from reasonrm.engines.base import run_sync
-from reasonrm.errors import EngineUnavailableError, ReasonRMError
+from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
 from reasonrm.ranking import Ranker, Ranking
 
 log = logging.getLogger(__name__)
@@ -31,15 +31,25 @@ class TournamentReward:
     completion gets `Ranking.rewards`: knockout, the share of rounds survived; elo, its
     expected score against the rest of its group. Rewards lie in [0, 1].
 
-    Each call seeds its brackets with the call number, so brackets differ between steps but a
-    rerun is reproducible. A group whose tournament fails (e.g. a prompt too long for the
+    `num_generations` (pass GRPOConfig's): TRL lays each prompt's completions out as
+    consecutive runs of that size, and groups are taken as those runs, so a prompt that
+    appears twice in a batch makes two groups. Without it, completions are grouped by
+    prompt text.
+
+    Each call seeds its brackets with the call number, so brackets differ from call to call
+    and a rerun from the start repeats them. A group whose tournament fails (e.g. a prompt too long for the
     judge's context) gets `failure_reward` for every completion, so its advantages are zero
     and it does not steer the policy; the failure is logged and counted in `failures`.
     An unreachable judge server stops training instead.
     """
 
-    def __init__(self, ranker: Ranker, failure_reward: float = 0.5) -> None:
+    def __init__(
+        self, ranker: Ranker, num_generations: int | None = None, failure_reward: float = 0.5
+    ) -> None:
+        if num_generations is not None and num_generations < 1:
+            raise InputError("num_generations must be at least 1")
         self.ranker = ranker
+        self.num_generations = num_generations
         self.failure_reward = failure_reward
         self.calls = 0
         self.failures = 0
@@ -47,18 +57,36 @@ class TournamentReward:
         self.__name__ = f"tournament_{ranker.method}"  # TRL logs rewards under this name
 
     def __call__(self, prompts: list[Any], completions: list[Any], **_: Any) -> list[float]:
-        groups: dict[str, list[int]] = {}
-        for i, p in enumerate(prompts):
-            groups.setdefault(json.dumps(p, sort_keys=True, default=str), []).append(i)
+        groups = self._groups(prompts)
         self.calls += 1
-        rankings = run_sync(self._rank_groups(prompts, completions, list(groups.values())))
+        rankings = run_sync(self._rank_groups(prompts, completions, groups))
         self.last = rankings
         rewards = [self.failure_reward] * len(completions)
-        for members, ranking in zip(groups.values(), rankings, strict=True):
+        for members, ranking in zip(groups, rankings, strict=True):
             if ranking is not None:
                 for i, r in zip(members, ranking.rewards, strict=True):
                     rewards[i] = r
         return rewards
+
+    def _groups(self, prompts: list[Any]) -> list[list[int]]:
+        keys = [json.dumps(p, sort_keys=True, default=str) for p in prompts]
+        size = self.num_generations
+        if size is None:
+            by_prompt: dict[str, list[int]] = {}
+            for i, key in enumerate(keys):
+                by_prompt.setdefault(key, []).append(i)
+            return list(by_prompt.values())
+        if len(keys) % size:
+            raise InputError(f"{len(keys)} completions do not split into groups of {size}")
+        groups = [list(range(start, start + size)) for start in range(0, len(keys), size)]
+        for g in groups:
+            if len({keys[i] for i in g}) != 1:
+                raise InputError(
+                    f"completions {g[0]}-{g[-1]} should share one prompt (groups of "
+                    f"num_generations={size} in TRL's order); pass num_generations=None to "
+                    "group by prompt instead"
+                )
+        return groups
 
     async def _rank_groups(self, prompts, completions, groups: list[list[int]]):
         async def one(g: int, members: list[int]) -> Ranking | None:

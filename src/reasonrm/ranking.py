@@ -6,8 +6,10 @@ judging apply to every match."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import random
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +24,8 @@ Method = Literal["knockout", "elo"]
 Rating = Literal["bt", "elo"]
 METHODS = ("knockout", "elo")
 RATINGS = ("bt", "elo")
+log = logging.getLogger(__name__)
+
 ELO_BASE = 1000.0
 ELO_K = 32.0
 
@@ -100,13 +104,16 @@ class Ranking:
     @property
     def rewards(self) -> list[float]:
         """One reward per response in [0, 1], higher is better, for group-relative RL.
-        Knockout: the share of rounds it survived (the champion 1, first-round losers 0).
+        Knockout: matches won over the number of rounds, and the champion 1. A bye is not a
+        win, so a response that had a bye and then lost gets no more than one that lost its
+        first match (the ranking still places it by the round it reached).
         Elo: its expected score against a random other response under the fitted ratings."""
         n = len(self.scores)
         if n == 1:
             return [1.0]
         if self.method == "knockout":
-            return [s / self.rounds for s in self.scores]
+            wins = Counter(m.winner for m in self.matches)
+            return [1.0 if i == self.best else wins[i] / self.rounds for i in range(n)]
         return [
             sum(expected_score(self.scores[i], self.scores[j]) for j in range(n) if j != i)
             / (n - 1)
@@ -157,10 +164,13 @@ class Ranker:
         self.method = method
         self.rating = rating
         self.seed = seed
-        self._slots: asyncio.Semaphore | None = None
+        # matches in flight, bounded per event loop (a semaphore belongs to one loop)
+        self._slots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    def rank(self, prompt: str | Sequence[Message], responses: Sequence[str]) -> Ranking:
-        return run_sync(self.arank(prompt, responses))
+    def rank(
+        self, prompt: str | Sequence[Message], responses: Sequence[str], *, seed: Any = None
+    ) -> Ranking:
+        return run_sync(self.arank(prompt, responses, seed=seed))
 
     async def arank(
         self, prompt: str | Sequence[Message], responses: Sequence[str], *, seed: Any = None
@@ -171,7 +181,10 @@ class Ranker:
         # validate the prompt before any judge call
         Comparison(prompt if isinstance(prompt, str) else list(prompt), "", "")
         if len(responses) == 1:
-            return Ranking(self.method, [0], [0.0] if self.method == "knockout" else [ELO_BASE])
+            if self.method == "knockout":
+                return Ranking("knockout", [0], [0.0])
+            alone = {"bt": [ELO_BASE], "elo": [ELO_BASE]}
+            return Ranking("elo", [0], [ELO_BASE], rating=self.rating, ratings=alone)
         if self.method == "knockout":
             return await self._knockout(prompt, responses, seed)
         return await self._round_robin(prompt, responses, seed)
@@ -299,9 +312,10 @@ class Ranker:
 
     async def _judge(self, c: Comparison) -> Judgment:
         # bound the matches in flight across all tournaments, as judge_many does
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.judge.concurrency)
-        async with self._slots:
+        loop = asyncio.get_running_loop()
+        if loop not in self._slots:
+            self._slots[loop] = asyncio.Semaphore(self.judge.concurrency)
+        async with self._slots[loop]:
             return await self.judge.ajudge(c)
 
 
@@ -321,7 +335,13 @@ def rank(
     orders), or an engine, judged with `protocol`, `votes` (default 1) and `orders` (default
     "random") per match."""
     if isinstance(judge, Engine):
-        judge = Judge(judge, protocol, votes=votes or 1, orders=orders or "random", seed=seed)
+        judge = Judge(
+            judge,
+            protocol,
+            votes=1 if votes is None else votes,
+            orders=orders or "random",
+            seed=seed,
+        )
     elif (votes is not None and votes != judge.votes) or (
         orders is not None and orders != judge.orders
     ):
@@ -409,10 +429,13 @@ def bradley_terry(n: int, matches: Sequence[Match], iterations: int = 10_000) ->
             )
             for i in range(n)
         ]
-        done = max(abs(x - y) / y for x, y in zip(new, strength, strict=True)) < 1e-12
+        # 1e-9 relative is under a millionth of an Elo point
+        done = max(abs(x - y) / y for x, y in zip(new, strength, strict=True)) < 1e-9
         strength = new
         if done:
             break
+    else:
+        log.warning("Bradley-Terry stopped after %d iterations before converging", iterations)
     logs = [400.0 * math.log10(s) for s in strength]
     mean = sum(logs) / n
     return [ELO_BASE + x - mean for x in logs]

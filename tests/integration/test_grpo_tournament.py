@@ -30,7 +30,7 @@ def test_grpo_trains_a_policy_on_tournament_rewards(
     before = {n: p.detach().clone() for n, p in policy.named_parameters()}
 
     judge = Judge(llamacpp_engine, "rrm", max_tokens=48, seed=0)
-    reward = TournamentReward(Ranker(judge, method=method, seed=0))
+    reward = TournamentReward(Ranker(judge, method=method, seed=0), num_generations=GENERATIONS)
     prompts = [
         [{"role": "user", "content": "Name a primary colour."}],
         [{"role": "user", "content": "What is 2 + 2?"}],
@@ -64,8 +64,7 @@ def test_grpo_trains_a_policy_on_tournament_rewards(
     assert len(reward.last) == 1 and reward.last[0] is not None
     played = reward.last[0]
     assert played.method == method and len(played.ranking) == GENERATIONS
-    if played.judge_calls:
-        assert played.completion_tokens > 0
+    assert played.judge_calls >= 1 and played.completion_tokens > 0  # sampled, so distinct
     logged = [h for h in trainer.state.log_history if f"rewards/{reward.__name__}/mean" in h]
     assert len(logged) == STEPS
     assert all(0.0 <= h[f"rewards/{reward.__name__}/mean"] <= 1.0 for h in logged)
