@@ -55,11 +55,9 @@ class CachingEngine(Engine):
                 self.cache[entry["key"]] = [Sample(**s) for s in entry["samples"]]
         path.parent.mkdir(parents=True, exist_ok=True)
 
-    @staticmethod
-    def key(chat, params) -> str:
-        return hashlib.sha256(
-            json.dumps([chat, asdict(params)], sort_keys=True).encode()
-        ).hexdigest()
+    def key(self, chat, params) -> str:
+        content = [self.model, chat, asdict(params)]
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
     async def agenerate(self, chats, params):
         keys = [self.key(c, params) for c in chats]

@@ -8,12 +8,11 @@ import hashlib
 import json
 import logging
 import random
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Literal
 
-from reasonrm.engines.base import Engine, run_sync, shared_loop
+from reasonrm.engines.base import Engine, map_in_order, run_sync
 from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
 from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.protocols.base import NO_VERDICT, TRUNCATED
@@ -116,27 +115,7 @@ class Judge:
         """Judge many comparisons, `concurrency` at a time, yielding in input order.
         errors="return": a comparison that fails (e.g. too long for the context) yields a
         Judgment with `error` set instead of stopping the run."""
-        loop = shared_loop()
-        pending: deque = deque()
-        it = iter(comparisons)
-
-        def submit() -> bool:
-            c = next(it, None)
-            if c is None:
-                return False
-            pending.append(asyncio.run_coroutine_threadsafe(self._ajudge_safe(c, errors), loop))
-            return True
-
-        try:
-            while len(pending) < self.concurrency and submit():
-                pass
-            while pending:
-                judgment = pending.popleft().result()
-                submit()
-                yield judgment
-        finally:
-            for future in pending:
-                future.cancel()
+        return map_in_order(lambda c: self._ajudge_safe(c, errors), comparisons, self.concurrency)
 
     async def ajudge(self, c: Comparison) -> Judgment:
         chats = {

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reasonrm.engines.base import Engine, run_sync, shared_loop
+from reasonrm.engines.base import Engine, map_in_order, run_sync
 from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
 from reasonrm.judge import Judge, Orders
 from reasonrm.types import Comparison, Judgment, Message
@@ -198,35 +198,16 @@ class Ranker:
         """Rank (prompt, responses) items, `tournaments` at a time so the engine stays busy,
         yielding in input order. errors="return": an item that fails (bad input, a prompt
         too long for the context) yields its error instead of stopping the run."""
-        loop = shared_loop()
-        pending: list = []
-        it = iter(items)
 
-        async def one(prompt, responses):
+        async def one(item):
             try:
-                return await self.arank(prompt, responses)
+                return await self.arank(*item)
             except ReasonRMError as e:
                 if errors == "raise" or isinstance(e, EngineUnavailableError):
                     raise
                 return e
 
-        def submit() -> bool:
-            item = next(it, None)
-            if item is None:
-                return False
-            pending.append(asyncio.run_coroutine_threadsafe(one(*item), loop))
-            return True
-
-        try:
-            while len(pending) < tournaments and submit():
-                pass
-            while pending:
-                result = pending.pop(0).result()
-                submit()
-                yield result
-        finally:
-            for future in pending:
-                future.cancel()
+        return map_in_order(one, items, tournaments)
 
     # ---- tournaments -------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Coroutine
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Any, TypeVar
 
 from reasonrm.types import Message, Sample, SamplingParams
@@ -94,3 +95,32 @@ def shared_loop() -> asyncio.AbstractEventLoop:
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run_coroutine_threadsafe(coro, shared_loop()).result()
+
+
+def map_in_order(
+    work: Callable[[Any], Coroutine[Any, Any, T]], items: Iterable[Any], in_flight: int
+) -> Iterator[T]:
+    """`work(item)` for each item on the shared loop, `in_flight` at a time, yielding results
+    in input order; what is still running is cancelled when the caller stops early."""
+    loop = shared_loop()
+    pending: deque = deque()
+    it = iter(items)
+    sentinel = object()
+
+    def submit() -> bool:
+        item = next(it, sentinel)
+        if item is sentinel:
+            return False
+        pending.append(asyncio.run_coroutine_threadsafe(work(item), loop))
+        return True
+
+    try:
+        while len(pending) < in_flight and submit():
+            pass
+        while pending:
+            result = pending.popleft().result()
+            submit()
+            yield result
+    finally:
+        for future in pending:
+            future.cancel()
