@@ -1,0 +1,421 @@
+"""Preference pairs to judge-training rows (`reasonrm data prepare`).
+
+Readers (`open_pairs`), all giving `PreferencePair`s:
+
+- `hh-rlhf`: `chosen`/`rejected` full transcripts ("\\n\\nHuman: …\\n\\nAssistant: …"). The
+  turns the two share are the prompt (a message list), the final assistant replies the two
+  responses. Transcripts that differ before their last reply are dropped and counted.
+- `ultrafeedback`: `prompt` plus `chosen`/`rejected` as strings, or (the Hugging Face
+  layout) as message lists ending with the assistant's reply; the messages before it are
+  the conversation when there is no `prompt`.
+- `pairs`: our JSONL: `prompt` (string or message list) with `chosen`/`rejected`, or
+  with `a`/`b` and `label`.
+- `auto`: decided from the first row: transcripts are hh-rlhf, message-list sides
+  ultrafeedback, anything else with a `prompt` pairs (string-layout UltraFeedback reads
+  the same either way).
+
+A field that is absent is an error naming the file, line and field; a side that is
+present but null or blank is dropped and counted (real data sets have them).
+
+`prepare` then, in this order: drops rows with an empty prompt or response, identical
+responses, exact duplicates and (with `max_tokens`) rendered prompts over the limit,
+counting each reason; splits off a seeded held-out set; places chosen in slot A or B so
+that exactly half (±1) of each split has label A (seeded); and renders the protocol's
+judge prompt with the protocol's own `render`, so training sees exactly what judging
+sends. The rendering gets no label, and responses are stripped of surrounding whitespace,
+so neither a name, a tag, the order nor formatting can hint which one was chosen.
+
+Output rows (train.jsonl, heldout.jsonl; `JudgeRow.to_dict`):
+
+    id        the input's id, else a hash of the pair's content (the same for any seed)
+    messages  the rendered judge chat: what the judge is trained on
+    label     "A" or "B": the slot holding the chosen response (the reward's target)
+    prompt    the conversation before the responses, always a message list (one type per
+              column for Arrow; one user message renders exactly like a plain string)
+    a, b      the responses in slot 1 and slot 2
+    source    where the pair came from, "file:line"
+
+Rows are also valid `reasonrm judge --input` lines. For TRL's GRPOTrainer, whose prompt
+column is what the policy sees, use `messages` as the prompt, e.g.
+`ds.rename_columns({"prompt": "conversation", "messages": "prompt"})`; `label` is the
+column `reasonrm.training.rewards.verdict_reward` reads. stats.json holds counts read,
+kept and dropped by reason, and the A/B balance of each split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+from reasonrm.errors import InputError
+from reasonrm.eval.data import read_rows
+from reasonrm.protocols import Protocol, get_protocol
+from reasonrm.types import Comparison, Message, check_messages
+
+FORMATS = ("auto", "hh-rlhf", "ultrafeedback", "pairs")
+TokenCounter = Callable[[list[Message]], int]
+
+# drop reasons, in the order they are checked
+DIFFERENT_HISTORY = "transcripts_differ_before_reply"
+EMPTY_PROMPT = "empty_prompt"
+EMPTY_RESPONSE = "empty_response"
+IDENTICAL = "identical_responses"
+DUPLICATE = "duplicate"
+TOO_LONG = "too_long"
+
+
+@dataclass(frozen=True)
+class PreferencePair:
+    """One preference pair as read; `drop` is set when the reader already knows it must go."""
+
+    prompt: tuple[Message, ...]
+    chosen: str
+    rejected: str
+    where: str
+    id: str | None = None
+    drop: str | None = None
+
+
+# --- readers --------------------------------------------------------------------------
+
+_TURN = re.compile(r"(?:^|\n\n)(Human|Assistant):[ ]?")
+
+
+def _transcript(text: Any, where: str, name: str) -> list[Message]:
+    if not isinstance(text, str) or not _TURN.match(text):
+        raise InputError(
+            f"{where}: field '{name}' is not an hh-rlhf transcript "
+            "('\\n\\nHuman: …\\n\\nAssistant: …')"
+        )
+    parts = _TURN.split(text)  # "", speaker, words, speaker, words, …
+    return [
+        {"role": "user" if who == "Human" else "assistant", "content": said.strip()}
+        for who, said in zip(parts[1::2], parts[2::2], strict=True)
+    ]
+
+
+def _present(row: dict[str, Any], where: str, *names: str) -> list[Any]:
+    absent = [n for n in names if n not in row]
+    if absent:
+        raise InputError(f"{where}: missing field(s): {', '.join(absent)}")
+    return [row[n] for n in names]
+
+
+def _row_id(row: dict[str, Any]) -> str | None:
+    return None if row.get("id") is None else str(row["id"])
+
+
+def read_hh(row: dict[str, Any], where: str) -> PreferencePair:
+    raw_chosen, raw_rejected = _present(row, where, "chosen", "rejected")
+    if raw_chosen is None or raw_rejected is None:
+        return PreferencePair((), "", "", where, _row_id(row), EMPTY_RESPONSE)
+    chosen = _transcript(raw_chosen, where, "chosen")
+    rejected = _transcript(raw_rejected, where, "rejected")
+    history = chosen[:-1]
+    drop = None
+    if history != rejected[:-1] or not chosen[-1]["role"] == rejected[-1]["role"] == "assistant":
+        drop = DIFFERENT_HISTORY
+    prompt = _prompt(history, where)
+    if prompt is None:
+        drop = drop or EMPTY_PROMPT
+    return PreferencePair(
+        prompt or (), chosen[-1]["content"], rejected[-1]["content"], where, _row_id(row), drop
+    )
+
+
+def _response(value: Any, where: str, name: str) -> tuple[str, list[Any]]:
+    """(reply, the messages before it) from a string or a message list; null reads as ""."""
+    if value is None:
+        return "", []
+    if isinstance(value, str):
+        return value.strip(), []
+    if isinstance(value, list) and value and isinstance(value[-1], dict):
+        last = value[-1]
+        content = last.get("content")
+        if last.get("role") != "assistant" or not isinstance(content, str | None):
+            raise InputError(f"{where}: field '{name}' must end with an assistant message")
+        return (content or "").strip(), value[:-1]
+    raise InputError(
+        f"{where}: field '{name}' must be a string or a list of messages, "
+        f"got {type(value).__name__}"
+    )
+
+
+def _prompt(value: Any, where: str) -> tuple[Message, ...] | None:
+    """The prompt as messages; None when it is empty (dropped, not an error)."""
+    if value is None or isinstance(value, str):
+        text = (value or "").strip()
+        return ({"role": "user", "content": text},) if text else None
+    if isinstance(value, list) and not value:
+        return None
+    try:
+        return check_messages(value, "prompt")
+    except InputError as e:
+        if "no non-empty user message" in str(e):
+            return None
+        raise InputError(f"{where}: {e}") from None
+
+
+def read_preference(row: dict[str, Any], where: str) -> PreferencePair:
+    """ultrafeedback and pairs: a prompt with chosen/rejected (or a/b and a label)."""
+    if "chosen" not in row and "rejected" not in row and ("a" in row or "b" in row):
+        a, b, label = _present(row, where, "a", "b", "label")
+        if label not in ("A", "B"):
+            raise InputError(f"{where}: field 'label' must be 'A' or 'B', got {label!r}")
+        row = {**row, "chosen": a if label == "A" else b, "rejected": b if label == "A" else a}
+    raw_chosen, raw_rejected = _present(row, where, "chosen", "rejected")
+    chosen, chosen_history = _response(raw_chosen, where, "chosen")
+    rejected, rejected_history = _response(raw_rejected, where, "rejected")
+    drop = None
+    if chosen_history or rejected_history:
+        # the Hugging Face layout: each side carries the conversation before its reply
+        if rejected_history and chosen_history and chosen_history != rejected_history:
+            drop = DIFFERENT_HISTORY
+        history = chosen_history or rejected_history
+        prompt = _prompt(history, where)
+    else:
+        prompt = _prompt(_present(row, where, "prompt")[0], where)
+    if prompt is None:
+        drop = drop or EMPTY_PROMPT
+    return PreferencePair(prompt or (), chosen, rejected, where, _row_id(row), drop)
+
+
+READERS: dict[str, Callable[[dict[str, Any], str], PreferencePair]] = {
+    "hh-rlhf": read_hh,
+    "ultrafeedback": read_preference,
+    "pairs": read_preference,
+}
+
+
+def detect_format(row: dict[str, Any], where: str) -> str:
+    chosen = row.get("chosen")
+    if "prompt" not in row and isinstance(chosen, str) and "\n\nAssistant:" in chosen:
+        return "hh-rlhf"
+    if isinstance(chosen, list):
+        return "ultrafeedback"
+    if "prompt" in row:
+        return "pairs"
+    raise InputError(
+        f"{where}: cannot tell the format: expected hh-rlhf (chosen/rejected transcripts), "
+        "ultrafeedback or pairs (prompt with chosen/rejected); pass --format"
+    )
+
+
+def open_pairs(
+    source: str | Path, format: str = "auto", split: str = "train"
+) -> tuple[str, Iterator[PreferencePair]]:
+    """(the format, resolved when "auto"; the pairs) from a file, folder or hub dataset id."""
+    if format not in FORMATS:
+        raise InputError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
+    rows = read_rows(source, split)
+    if format == "auto":
+        first = next(rows, None)
+        if first is None:
+            raise InputError(f"{source}: no rows")
+        format = detect_format(first[1], first[0])
+        rows = chain([first], rows)
+    reader = READERS[format]
+    return format, (reader(row, where) for where, row in rows)
+
+
+# --- preparation ----------------------------------------------------------------------
+
+
+def estimate_tokens(messages: list[Message]) -> int:
+    """About 4 characters a token (English text), plus a few for each message's template."""
+    return sum(math.ceil(len(m["content"]) / 4) + 4 for m in messages)
+
+
+@dataclass(frozen=True)
+class JudgeRow:
+    id: str
+    messages: list[Message]
+    label: str
+    prompt: list[Message]
+    a: str
+    b: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class PrepareStats:
+    protocol: str
+    seed: int
+    max_tokens: int | None
+    read: int = 0
+    kept: int = 0
+    train: int = 0
+    heldout: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    balance: dict[str, dict[str, int]] = field(default_factory=dict)
+    format: str | None = None
+    input: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Prepared:
+    train: list[JudgeRow]
+    heldout: list[JudgeRow]
+    stats: PrepareStats
+
+
+def _drop_reason(p: PreferencePair) -> str | None:
+    if p.drop:
+        return p.drop
+    if not p.prompt:
+        return EMPTY_PROMPT
+    if not p.chosen.strip() or not p.rejected.strip():
+        return EMPTY_RESPONSE
+    if p.chosen.strip() == p.rejected.strip():
+        return IDENTICAL
+    return None
+
+
+def _heldout_count(heldout: float, n: int) -> int:
+    if heldout < 0:
+        raise InputError("--heldout must be >= 0 (a fraction below 1, or a count)")
+    if heldout < 1:
+        count = round(heldout * n)
+    elif float(heldout).is_integer():
+        count = int(heldout)
+    else:
+        raise InputError(f"--heldout {heldout}: give a fraction below 1 or a whole count")
+    if count and count >= n:
+        raise InputError(f"--heldout {heldout} leaves no training rows: only {n} pairs kept")
+    return count
+
+
+def _balanced_labels(n: int, rng: random.Random, extra: str) -> list[str]:
+    """n labels, half A and half B; an odd n gets one `extra`."""
+    labels = ["A", "B"] * (n // 2) + ([extra] if n % 2 else [])
+    rng.shuffle(labels)
+    return labels
+
+
+def _pair_id(p: PreferencePair) -> str:
+    if p.id is not None:
+        return p.id
+    content = json.dumps([list(p.prompt), p.chosen, p.rejected], ensure_ascii=False)
+    return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+
+def _row(p: PreferencePair, label: str, protocol: Protocol) -> JudgeRow:
+    chosen, rejected = p.chosen.strip(), p.rejected.strip()
+    a, b = (chosen, rejected) if label == "A" else (rejected, chosen)
+    # no label on the comparison: the rendering cannot depend on it
+    messages = protocol.render(Comparison(prompt=p.prompt, a=a, b=b))
+    return JudgeRow(_pair_id(p), messages, label, [dict(m) for m in p.prompt], a, b, p.where)
+
+
+def prepare(
+    pairs: Iterable[PreferencePair],
+    protocol: str | Protocol = "rrm",
+    *,
+    max_tokens: int | None = None,
+    count_tokens: TokenCounter = estimate_tokens,
+    heldout: float = 0,
+    seed: int = 0,
+) -> Prepared:
+    """Filter, split, place and render. `heldout`: a fraction below 1, or a count.
+    `count_tokens` measures a rendered chat (chosen first; the other order has the same
+    text, so it differs by a few tokens at most)."""
+    proto = get_protocol(protocol)
+    stats = PrepareStats(protocol=proto.name, seed=seed, max_tokens=max_tokens)
+    dropped: Counter[str] = Counter()
+    seen: set[str] = set()
+    kept: list[PreferencePair] = []
+    for p in pairs:
+        stats.read += 1
+        reason = _drop_reason(p)
+        key = json.dumps([list(p.prompt), p.chosen.strip(), p.rejected.strip()])
+        if reason is None and key in seen:
+            reason = DUPLICATE
+        seen.add(key)
+        if reason is None and max_tokens is not None:
+            chat = proto.render(
+                Comparison(prompt=p.prompt, a=p.chosen.strip(), b=p.rejected.strip())
+            )
+            if count_tokens(chat) > max_tokens:
+                reason = TOO_LONG
+        if reason:
+            dropped[reason] += 1
+        else:
+            kept.append(p)
+    stats.dropped = dict(sorted(dropped.items()))
+    if not kept:
+        raise InputError(f"no pairs left to train on: {stats.read} read, dropped {stats.dropped}")
+
+    rng = random.Random(seed)
+    held = set(rng.sample(range(len(kept)), _heldout_count(heldout, len(kept))))
+    train_pairs = [p for i, p in enumerate(kept) if i not in held]
+    held_pairs = [p for i, p in enumerate(kept) if i in held]
+    # when both splits are odd, their extra labels differ, so the whole set is balanced too
+    extra = rng.choice("AB")
+    train_labels = _balanced_labels(len(train_pairs), rng, extra)
+    held_labels = _balanced_labels(len(held_pairs), rng, "B" if extra == "A" else "A")
+    train = [_row(p, lab, proto) for p, lab in zip(train_pairs, train_labels, strict=True)]
+    heldout_rows = [_row(p, lab, proto) for p, lab in zip(held_pairs, held_labels, strict=True)]
+
+    stats.kept, stats.train, stats.heldout = len(kept), len(train), len(heldout_rows)
+    stats.balance = {
+        name: {s: sum(r.label == s for r in rows) for s in ("A", "B")}
+        for name, rows in (("train", train), ("heldout", heldout_rows))
+    }
+    return Prepared(train, heldout_rows, stats)
+
+
+def write_prepared(prepared: Prepared, out_dir: str | Path) -> list[Path]:
+    """train.jsonl, heldout.jsonl and stats.json in out_dir (replaced if there)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, rows in (("train", prepared.train), ("heldout", prepared.heldout)):
+        path = out / f"{name}.jsonl"
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in rows)
+        paths.append(path)
+    stats = out / "stats.json"
+    stats.write_text(json.dumps(prepared.stats.to_dict(), indent=1) + "\n", encoding="utf-8")
+    return paths + [stats]
+
+
+def prepare_file(
+    source: str | Path,
+    out_dir: str | Path,
+    format: str = "auto",
+    protocol: str | Protocol = "rrm",
+    *,
+    split: str = "train",
+    max_tokens: int | None = None,
+    count_tokens: TokenCounter = estimate_tokens,
+    heldout: float = 0,
+    seed: int = 0,
+) -> tuple[Prepared, list[Path]]:
+    """Read, prepare and write: what `reasonrm data prepare` runs."""
+    get_protocol(protocol)  # an unknown protocol fails before any reading
+    resolved, pairs = open_pairs(source, format, split)
+    prepared = prepare(
+        pairs,
+        protocol,
+        max_tokens=max_tokens,
+        count_tokens=count_tokens,
+        heldout=heldout,
+        seed=seed,
+    )
+    prepared.stats.format, prepared.stats.input = resolved, str(source)
+    return prepared, write_prepared(prepared, out_dir)
