@@ -821,6 +821,11 @@ def data_prepare(
     out.print(f"wrote {', '.join(str(p) for p in paths)}", highlight=False)
 
 
+from reasonrm.cli_train import train_app  # noqa: E402
+
+app.add_typer(train_app, name="train")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app()

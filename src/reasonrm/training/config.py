@@ -1,0 +1,658 @@
+"""Training run settings (`reasonrm train sft|grpo --config FILE`), and what both trainers
+share: the model, the data files, the TRL arguments, resuming and the final save.
+
+A config is a YAML mapping of the fields below; an unknown field is an error naming the field
+and the file. Any field can be overridden from the command line with `--set key=value`:
+dotted keys reach nested fields (`--set lora.r=8`), values are read as YAML scalars
+(`--set max_steps=2`, `--set lora=null`, `--set bf16=false`, `--set learning_rate=1e-6`),
+and `--set` replaces a whole list or mapping when given one (`--set report_to=[wandb]`).
+Relative paths resolve against the current directory, not the config file's.
+
+Fields shared by both stages (`TrainSettings`):
+
+    stage            "sft" or "grpo": optional; a file for the other stage is refused
+    model            checkpoint folder, .gguf file, registry name (smollm2-135m), hub id, or
+                     "tiny-random": a 2-layer, hidden-64 random Llama with SmolLM2's tokenizer
+                     and chat template (for smoke tests; seeded by `seed`)
+    data             a folder holding train.jsonl, or a .jsonl file
+    max_rows         train on the first N rows only
+    output_dir       checkpoints go to output_dir/checkpoint-N, the final model to output_dir
+    lora             null (full fine-tuning) or {r, alpha, dropout, target_modules, merge};
+                     merge (default true) saves the merged model in output_dir, which any
+                     transformers loader reads, and the adapter in output_dir/adapter
+    learning_rate, lr_scheduler, warmup (steps, or a fraction of all steps when below 1),
+    weight_decay, max_grad_norm
+    epochs           passes over the data; `max_steps` (optimizer steps) wins when set
+    per_device_batch_size, gradient_accumulation, gradient_checkpointing
+    seed, save_steps, save_total_limit, logging_steps, report_to ("none", "wandb", ...), run_name
+    bf16             null: on when a CUDA GPU supports it. Forced off on a CPU
+    dtype            weights as loaded: auto (bfloat16 with bf16, else float32), float32, bfloat16
+    resume           true: continue from the latest output_dir/checkpoint-N when there is one
+    trl              extra TRL config arguments, passed as they are (checked against TRL's
+                     field names): the escape hatch for everything not listed here
+
+SFT (`SFTSettings`): `max_length` (rows with more tokens are dropped and counted: truncating
+would cut the verdict off), `loss` (below), `packing`. GRPO (`GRPOSettings`):
+`num_generations`, `max_completion_length`, `temperature`, `top_p`, `beta` (KL weight),
+`protocol`, `strict`, `format_weight` (the verdict reward's rule), `use_vllm` (CUDA only),
+`vllm_mode`, `vllm_gpu_memory_utilization`.
+
+`loss` for SFT: "completion" (default) trains on the final assistant message only: each
+row's messages are split into a prompt (all but the last) and a completion, which TRL
+masks with any chat template. "assistant" is TRL's `assistant_only_loss`: every assistant
+turn, but only with a chat template that has `{% generation %}` markers or that TRL 1.16
+can patch (Qwen2.5, Qwen3, Llama 3, DeepSeek-R1-distill, Gemma, Phi-3 and a few others;
+not SmolLM2's). "all" trains on every token.
+"""
+
+from __future__ import annotations
+
+import atexit
+import difflib
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from reasonrm.errors import InputError, MissingDependencyError
+from reasonrm.jsonl import iter_jsonl
+from reasonrm.types import Message
+
+log = logging.getLogger(__name__)
+
+TINY_RANDOM = "tiny-random"
+SAVED_CONFIG = "reasonrm-train.yaml"  # the resolved settings, written next to the model
+
+Stage = Literal["sft", "grpo"]
+
+
+# --- settings -------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class LoraSettings(_Strict):
+    r: int = Field(16, ge=1)
+    alpha: float = Field(32, gt=0)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: str | list[str] = "all-linear"
+    merge: bool = True
+
+
+class TrainSettings(_Strict):
+    stage: Stage | None = None
+    model: str
+    data: str
+    max_rows: int | None = Field(None, ge=1)
+    output_dir: str
+    lora: LoraSettings | None = None
+    learning_rate: float = Field(gt=0)
+    lr_scheduler: str = "linear"
+    warmup: float = Field(0, ge=0)
+    weight_decay: float = Field(0.0, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int | None = Field(None, ge=1)
+    per_device_batch_size: int = Field(1, ge=1)
+    gradient_accumulation: int = Field(1, ge=1)
+    gradient_checkpointing: bool = False
+    seed: int = 0
+    save_steps: int = Field(100, ge=1)
+    save_total_limit: int | None = Field(2, ge=1)
+    logging_steps: int = Field(10, ge=1)
+    report_to: str | list[str] = "none"
+    run_name: str | None = None
+    bf16: bool | None = None
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    resume: bool = True
+    trl: dict[str, Any] = Field(default_factory=dict)
+
+    STAGE: ClassVar[str] = "sft"
+
+    def data_file(self) -> Path:
+        path = Path(self.data).expanduser()
+        if path.is_dir():
+            path = path / "train.jsonl"
+        if not path.is_file():
+            raise InputError(
+                f"data: no such file {path} (give a folder from `reasonrm data prepare`, "
+                "which holds train.jsonl, or a .jsonl file)"
+            )
+        return path
+
+
+class SFTSettings(TrainSettings):
+    learning_rate: float = Field(2e-5, gt=0)
+    max_length: int = Field(4096, ge=8)
+    loss: Literal["completion", "assistant", "all"] = "completion"
+    packing: bool = False
+
+    STAGE: ClassVar[str] = "sft"
+
+
+class GRPOSettings(TrainSettings):
+    learning_rate: float = Field(1e-6, gt=0)
+    per_device_batch_size: int = Field(8, ge=1)
+    num_generations: int = Field(8, ge=2)
+    max_completion_length: int = Field(1024, ge=1)
+    temperature: float = Field(1.0, gt=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    beta: float = Field(0.0, ge=0)
+    protocol: str = "rrm"
+    strict: bool = False
+    format_weight: float = Field(0.0, ge=0)
+    use_vllm: bool = False
+    vllm_mode: Literal["colocate", "server"] = "colocate"
+    vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1)
+
+    STAGE: ClassVar[str] = "grpo"
+
+    @model_validator(mode="after")
+    def _divisible(self) -> GRPOSettings:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        batch = self.per_device_batch_size * self.gradient_accumulation * world
+        if batch % self.num_generations:
+            procs = f" × {world} processes" if world > 1 else ""
+            raise ValueError(
+                f"per_device_batch_size ({self.per_device_batch_size}) × gradient_accumulation "
+                f"({self.gradient_accumulation}){procs} = {batch} completions per step, which is "
+                f"not divisible by num_generations ({self.num_generations}): each prompt's "
+                "group of completions must fit whole in a step"
+            )
+        return self
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, name: str) -> str:
+        from reasonrm.protocols import PROTOCOLS
+
+        if name not in PROTOCOLS:
+            raise ValueError(f"unknown protocol; choose one of: {', '.join(PROTOCOLS)}")
+        return name
+
+
+SETTINGS: dict[str, type[TrainSettings]] = {"sft": SFTSettings, "grpo": GRPOSettings}
+
+
+# --- loading --------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads 1e-6 (no dot) as a string; read it as a float, as YAML 1.2 does."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """`a.b=value` -> (["a", "b"], the value read as YAML)."""
+    key, sep, raw = item.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise InputError(f"--set {item!r}: expected key=value (e.g. --set max_steps=2)")
+    try:
+        value = yaml.load(raw, Loader=_Loader) if raw.strip() else None
+    except yaml.YAMLError as e:
+        raise InputError(f"--set {item!r}: the value is not valid YAML ({e})") from None
+    return key.split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> set[str]:
+    """Apply `--set` items in place; returns the top-level keys they touched."""
+    touched = set()
+    for item in overrides:
+        path, value = parse_override(item)
+        node = data
+        for depth, part in enumerate(path[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif not isinstance(child, dict):
+                where = ".".join(path[: depth + 1])
+                raise InputError(f"--set {item!r}: {where} is {child!r}, not a mapping")
+            node = child
+        node[path[-1]] = value
+        touched.add(path[0])
+    return touched
+
+
+# what TRL, transformers or other trainers call some fields, for "did you mean"
+ALIASES = {
+    "lr": "learning_rate",
+    "num_train_epochs": "epochs",
+    "lr_scheduler_type": "lr_scheduler",
+    "warmup_steps": "warmup",
+    "warmup_ratio": "warmup",
+    "batch_size": "per_device_batch_size",
+    "per_device_train_batch_size": "per_device_batch_size",
+    "gradient_accumulation_steps": "gradient_accumulation",
+    "kl_coef": "beta",
+    "kl": "beta",
+    "max_seq_length": "max_length",
+    "max_new_tokens": "max_completion_length",
+    "num_samples": "num_generations",
+    "resume_from_checkpoint": "resume",
+    "lora_alpha": "alpha",
+    "lora_dropout": "dropout",
+}
+
+
+def _describe(error: dict[str, Any], model: type[BaseModel], source: str, touched: set) -> str:
+    loc = ".".join(str(p) for p in error["loc"])
+    origin = " (from --set)" if error["loc"] and error["loc"][0] in touched else ""
+    if error["type"] == "extra_forbidden":
+        owner: Any = model
+        for part in error["loc"][:-1]:
+            annotation = owner.model_fields[part].annotation if owner else None
+            owner = next(
+                (a for a in getattr(annotation, "__args__", (annotation,)) if _is_model(a)),
+                None,
+            )
+        names = list(owner.model_fields if owner else ())
+        name = str(error["loc"][-1])
+        close = [ALIASES[name]] if ALIASES.get(name) in names else []
+        close = close or difflib.get_close_matches(name, names, n=1, cutoff=0.7)
+        hint = f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(names)}"
+        return f"{source}: unknown field '{loc}'{origin}; {hint}"
+    if not error["loc"]:  # a model-level check
+        return f"{source}: {error['msg'].removeprefix('Value error, ')}{origin}"
+    msg = error["msg"].removeprefix("Value error, ")
+    return f"{source}: field '{loc}'{origin}: {msg} (got {error.get('input')!r})"
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def load_settings(
+    path: str | Path | None, stage: Stage, overrides: list[str] | None = None
+) -> TrainSettings:
+    """The settings of one stage from a YAML file (None: overrides only) and `--set` items.
+    Any mistake is an InputError naming the file, the field and what is wrong."""
+    data: dict[str, Any] = {}
+    source = "--set"
+    if path is not None:
+        source = str(path)
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise InputError(f"no such config file: {file}")
+        try:
+            loaded = yaml.load(file.read_text(encoding="utf-8"), Loader=_Loader)
+        except yaml.YAMLError as e:
+            raise InputError(f"{file}: not valid YAML ({e})") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise InputError(f"{file}: expected a mapping of field: value")
+        data = loaded or {}
+    touched = apply_overrides(data, overrides or [])
+    declared = data.get("stage")
+    if declared is not None and declared != stage:
+        raise InputError(
+            f"{source}: this config is for `reasonrm train {declared}`, not `train {stage}`"
+        )
+    model = SETTINGS[stage]
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        problems = [_describe(err, model, source, touched) for err in e.errors()]
+        raise InputError("; ".join(problems)) from None
+
+
+def dump_settings(settings: TrainSettings) -> str:
+    return yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False)
+
+
+# --- TRL arguments --------------------------------------------------------------------
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def _bf16(settings: TrainSettings, cuda: bool) -> bool:
+    if not cuda:
+        if settings.bf16:
+            log.warning("bf16 is off: no CUDA GPU here (TRL trains in float32 on the CPU)")
+        return False
+    if settings.bf16 is not None:
+        return settings.bf16
+    import torch
+
+    return torch.cuda.is_bf16_supported()
+
+
+def trl_kwargs(settings: TrainSettings, cuda: bool | None = None) -> dict[str, Any]:
+    """Keyword arguments for TRL's SFTConfig or GRPOConfig. `cuda`: None detects."""
+    cuda = cuda_available() if cuda is None else cuda
+    if isinstance(settings, GRPOSettings) and settings.use_vllm and not cuda:
+        raise InputError(
+            "use_vllm needs a CUDA GPU (vLLM has no CPU wheel); set use_vllm: false "
+            "(or --set use_vllm=false) to generate with transformers"
+        )
+    kw: dict[str, Any] = {
+        "output_dir": settings.output_dir,
+        "learning_rate": settings.learning_rate,
+        "lr_scheduler_type": settings.lr_scheduler,
+        "warmup_steps": int(settings.warmup) if settings.warmup >= 1 else settings.warmup,
+        "weight_decay": settings.weight_decay,
+        "max_grad_norm": settings.max_grad_norm,
+        "num_train_epochs": settings.epochs,
+        "max_steps": settings.max_steps or -1,
+        "per_device_train_batch_size": settings.per_device_batch_size,
+        "gradient_accumulation_steps": settings.gradient_accumulation,
+        "gradient_checkpointing": settings.gradient_checkpointing,
+        "seed": settings.seed,
+        "save_strategy": "steps",
+        "save_steps": settings.save_steps,
+        "save_total_limit": settings.save_total_limit,
+        "logging_steps": settings.logging_steps,
+        "report_to": settings.report_to,
+        "run_name": settings.run_name,
+        "bf16": _bf16(settings, cuda),
+        "use_cpu": not cuda,
+    }
+    if isinstance(settings, SFTSettings):
+        kw |= {
+            "max_length": settings.max_length,
+            "packing": settings.packing,
+            "assistant_only_loss": settings.loss == "assistant",
+            "completion_only_loss": settings.loss == "completion",
+        }
+    elif isinstance(settings, GRPOSettings):
+        kw |= {
+            "num_generations": settings.num_generations,
+            "max_completion_length": settings.max_completion_length,
+            "temperature": settings.temperature,
+            "top_p": settings.top_p,
+            "beta": settings.beta,
+            "use_vllm": settings.use_vllm,
+            "log_completions": False,
+        }
+        if settings.use_vllm:
+            kw |= {
+                "vllm_mode": settings.vllm_mode,
+                "vllm_gpu_memory_utilization": settings.vllm_gpu_memory_utilization,
+            }
+    clash = sorted(set(settings.trl) & set(kw))
+    if clash:
+        raise InputError(
+            f"trl: {', '.join(clash)} set here would override a reasonrm field; "
+            "set it through the field of that name instead (see configs/README.md)"
+        )
+    return kw | settings.trl
+
+
+def trl_config_class(settings: TrainSettings) -> type:
+    try:
+        from trl import GRPOConfig, SFTConfig
+    except ImportError:
+        raise MissingDependencyError("training needs TRL: pip install 'reasonrm[train]'") from None
+    return GRPOConfig if isinstance(settings, GRPOSettings) else SFTConfig
+
+
+def build_trl_args(settings: TrainSettings, cuda: bool | None = None) -> Any:
+    """TRL's SFTConfig or GRPOConfig for these settings. A `trl:` key TRL does not know,
+    or a value TRL refuses, is an InputError."""
+    cls = trl_config_class(settings)
+    kw = trl_kwargs(settings, cuda)
+    known = set(cls.__dataclass_fields__)
+    unknown = sorted(set(settings.trl) - known)
+    if unknown:
+        raise InputError(f"trl: {cls.__name__} has no field(s) {', '.join(unknown)}")
+    if "activation_checkpointing" in known:  # transformers 5 renamed gradient_checkpointing
+        kw.setdefault("activation_checkpointing", kw.pop("gradient_checkpointing"))
+    try:
+        return cls(**kw)
+    except (ValueError, TypeError) as e:
+        raise InputError(f"TRL refused these settings: {e}") from None
+
+
+# --- model ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _smollm2_tokenizer_files() -> Path:
+    """SmolLM2's tokenizer, read once from its GGUF (a few seconds) into a temporary folder."""
+    import tempfile
+
+    from transformers import AutoTokenizer
+
+    from reasonrm.engines.models import resolve_gguf
+
+    gguf = resolve_gguf("smollm2-135m")
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    folder = Path(tempfile.mkdtemp(prefix="reasonrm-tiny-tokenizer-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def tiny_random_model(seed: int = 0) -> tuple[Any, Any]:
+    """A 2-layer Llama (hidden 64, tied embeddings) with random weights, and SmolLM2's
+    tokenizer and chat template: trains a step in a fraction of a second."""
+    import torch
+    from transformers import AutoTokenizer, GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(_smollm2_tokenizer_files())
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    model.generation_config = GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return model, tokenizer
+
+
+def load_model(settings: TrainSettings, cuda: bool | None = None) -> tuple[Any, Any]:
+    """(model, tokenizer) to train: tiny-random, or anything `load_trainable` reads."""
+    if settings.model == TINY_RANDOM:
+        return tiny_random_model(settings.seed)
+    from reasonrm.training.checkpoints import load_trainable
+
+    cuda = cuda_available() if cuda is None else cuda
+    dtype = settings.dtype
+    if dtype == "auto":
+        dtype = "bfloat16" if _bf16(settings, cuda) else "float32"
+    return load_trainable(settings.model, dtype=dtype)
+
+
+def peft_config(settings: TrainSettings) -> Any:
+    if settings.lora is None:
+        return None
+    try:
+        from peft import LoraConfig
+    except ImportError:
+        raise MissingDependencyError("lora needs peft: pip install 'reasonrm[train]'") from None
+    lora = settings.lora
+    return LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules,
+        task_type="CAUSAL_LM",
+    )
+
+
+# --- data -----------------------------------------------------------------------------
+
+
+def read_data(settings: TrainSettings) -> tuple[Path, list[tuple[str, dict[str, Any]]]]:
+    """(the file, its rows as ("file:line", row)); a malformed line is an error."""
+    path = settings.data_file()
+    rows = []
+    for number, row in iter_jsonl(path):
+        if isinstance(row, InputError):
+            raise row
+        rows.append((f"{path}:{number}", row))
+        if settings.max_rows and len(rows) >= settings.max_rows:
+            break
+    if not rows:
+        raise InputError(f"{path}: no rows to train on")
+    return path, rows
+
+
+def check_chat(value: Any, where: str, name: str = "messages") -> list[Message]:
+    """A list of {role, content} messages (other keys dropped, so Arrow sees one type)."""
+    if not isinstance(value, list) or not value:
+        raise InputError(f"{where}: field '{name}' must be a non-empty list of messages")
+    chat = []
+    for i, m in enumerate(value):
+        if (
+            not isinstance(m, dict)
+            or m.get("role") not in ("system", "user", "assistant")
+            or not isinstance(m.get("content"), str)
+        ):
+            raise InputError(
+                f"{where}: {name}[{i}] must be {{'role': 'system'|'user'|'assistant', "
+                "'content': str}"
+            )
+        chat.append({"role": m["role"], "content": m["content"]})
+    return chat
+
+
+# --- resuming and saving --------------------------------------------------------------
+
+
+def latest_checkpoint(output_dir: str | Path) -> Path | None:
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        return None
+    from transformers.trainer_utils import get_last_checkpoint
+
+    found = get_last_checkpoint(str(folder))
+    return Path(found) if found else None
+
+
+def resume_point(settings: TrainSettings) -> Path | None:
+    """The checkpoint to resume from, when `resume` and one exists; warns when the saved
+    settings differ (raising max_steps to train on is the usual, harmless change)."""
+    found = latest_checkpoint(settings.output_dir)
+    if found is None:
+        return None
+    if not settings.resume:
+        log.warning(
+            "resume is off: training from the start; checkpoints in %s will be overwritten",
+            settings.output_dir,
+        )
+        return None
+    saved = Path(settings.output_dir) / SAVED_CONFIG
+    if saved.is_file():
+        before = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
+        now = settings.model_dump(mode="json")
+        changed = sorted(k for k in now if before.get(k) != now[k])
+        if changed:
+            log.warning("resuming with changed settings: %s", ", ".join(changed))
+    log.info("resuming from %s", found)
+    return found
+
+
+@dataclass
+class TrainResult:
+    """Where the model went and what the run did."""
+
+    stage: str
+    output_dir: Path
+    global_step: int
+    steps_this_run: int
+    resumed_from: Path | None
+    seconds: float
+    rows: int
+    metrics: dict[str, Any] = field(default_factory=dict)
+    log_history: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "output_dir": str(self.output_dir),
+            "global_step": self.global_step,
+            "steps_this_run": self.steps_this_run,
+            "resumed_from": str(self.resumed_from) if self.resumed_from else None,
+            "seconds": round(self.seconds, 3),
+            "rows": self.rows,
+            "metrics": self.metrics,
+        }
+
+
+def train_and_save(trainer: Any, settings: TrainSettings, tokenizer: Any, rows: int) -> TrainResult:
+    """Train (resuming when there is a checkpoint), then save a folder that
+    `AutoModelForCausalLM.from_pretrained` loads, with its tokenizer and the settings."""
+    out = Path(settings.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    resume = resume_point(settings)
+    start_step = 0
+    if resume is not None:
+        state = resume / "trainer_state.json"
+        if state.is_file():
+            start_step = json.loads(state.read_text()).get("global_step", 0)
+    started = time.perf_counter()
+    output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    seconds = time.perf_counter() - started
+    save_final(trainer, settings, tokenizer)
+    step = trainer.state.global_step
+    return TrainResult(
+        stage=settings.STAGE,
+        output_dir=out,
+        global_step=step,
+        steps_this_run=step - start_step,
+        resumed_from=resume,
+        seconds=seconds,
+        rows=rows,
+        metrics=dict(output.metrics),
+        log_history=list(trainer.state.log_history),
+    )
+
+
+def save_final(trainer: Any, settings: TrainSettings, tokenizer: Any) -> None:
+    out = Path(settings.output_dir)
+    lora = settings.lora
+    if lora is None or not lora.merge:
+        trainer.save_model(str(out))  # gathers ZeRO-3 shards; a LoRA run saves its adapter
+    elif trainer.accelerator.is_main_process:
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        model.save_pretrained(str(out / "adapter"))
+        merged = model.merge_and_unload()
+        merged.save_pretrained(str(out))
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(str(out))
+        (out / SAVED_CONFIG).write_text(dump_settings(settings), encoding="utf-8")

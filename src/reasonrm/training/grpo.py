@@ -1,0 +1,101 @@
+"""GRPO with the verifiable verdict reward (`reasonrm train grpo`): the RL stage of RM-R1
+and RRM. The judge samples `num_generations` completions per training row; each earns +1
+when its verdict names the labelled slot and -1 otherwise
+(`reasonrm.training.rewards.make_verdict_reward`: `protocol`, `strict`, `format_weight`).
+
+Input: rows from `reasonrm data prepare` (a folder holding train.jsonl, or the file). TRL
+samples from its `prompt` column, so the rendered judge chat (`messages`) becomes `prompt`;
+`label` ("A" or "B") is the column the reward reads, and `id` is kept for logs. The
+original conversation, a and b are not needed (they are inside the rendered chat).
+
+Resumable: with `resume` (the default) a rerun continues from the latest
+output_dir/checkpoint-N (optimizer, scheduler, RNG and step count included).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from reasonrm.errors import InputError, MissingDependencyError
+from reasonrm.training.config import (
+    GRPOSettings,
+    TrainResult,
+    build_trl_args,
+    check_chat,
+    load_model,
+    peft_config,
+    read_data,
+    train_and_save,
+)
+from reasonrm.training.rewards import check_label, make_verdict_reward
+
+log = logging.getLogger(__name__)
+
+
+def grpo_rows(settings: GRPOSettings) -> list[dict[str, Any]]:
+    """{prompt: the judge chat, label, id} per row, checked."""
+    _, rows = read_data(settings)
+    out = []
+    for i, (where, row) in enumerate(rows):
+        if "messages" in row:
+            chat = check_chat(row["messages"], where)
+            if chat[-1]["role"] != "user":
+                raise InputError(
+                    f"{where}: the judge chat must end with the user's turn (the model writes "
+                    "the reply); rows ending with an answer are SFT rows: use `train sft`"
+                )
+        missing = [k for k in ("messages", "label") if k not in row]
+        if missing:
+            raise InputError(
+                f"{where}: missing field(s) {', '.join(missing)}; GRPO reads rows from "
+                "`reasonrm data prepare` (messages: the judge chat, label: 'A' or 'B')"
+            )
+        try:
+            label = check_label(row["label"], i)
+        except InputError:
+            raise InputError(f"{where}: label must be 'A' or 'B', got {row['label']!r}") from None
+        out.append({"prompt": chat, "label": label, "id": str(row.get("id", i))})
+    return out
+
+
+def make_trainer(
+    settings: GRPOSettings,
+    cuda: bool | None = None,
+    extra_rewards: Sequence[Callable[..., list[float]]] = (),
+) -> tuple[Any, Any, int]:
+    """(the GRPOTrainer, the tokenizer, the number of rows). `extra_rewards` are added to
+    the verdict reward (TRL sums reward functions; weights via `trl: {reward_weights}`)."""
+    try:
+        from datasets import Dataset
+        from trl import GRPOTrainer
+    except ImportError:
+        raise MissingDependencyError("training needs TRL: pip install 'reasonrm[train]'") from None
+    args = build_trl_args(settings, cuda)
+    if settings.use_vllm and importlib.util.find_spec("vllm") is None:
+        raise MissingDependencyError("use_vllm needs vLLM: pip install 'trl[vllm]'")
+    rows = grpo_rows(settings)
+    model, tokenizer = load_model(settings, cuda)
+    reward = make_verdict_reward(settings.protocol, settings.strict, settings.format_weight)
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[reward, *extra_rewards],
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=peft_config(settings),
+    )
+    return trainer, tokenizer, len(rows)
+
+
+def run_grpo(
+    settings: GRPOSettings,
+    cuda: bool | None = None,
+    extra_rewards: Sequence[Callable[..., list[float]]] = (),
+) -> TrainResult:
+    """Train, resuming from the latest checkpoint in output_dir when `resume`; save the
+    final model (merged, for LoRA) and tokenizer in output_dir."""
+    trainer, tokenizer, rows = make_trainer(settings, cuda, extra_rewards)
+    return train_and_save(trainer, settings, tokenizer, rows)

@@ -1,0 +1,128 @@
+"""Supervised fine-tuning of a judge on chat rows (`reasonrm train sft`): the distillation
+stage of RM-R1, where a student learns to write a teacher's reasoning and verdict.
+
+Input rows (JSON lines; other fields are ignored):
+
+    {"messages": [{"role": "system", ...}?, {"role": "user", ...}, {"role": "assistant", ...}]}
+
+The last message is the assistant's reasoning and verdict, the rest the judge prompt.
+Rows longer than `max_length` tokens are dropped and counted, never truncated (truncation
+would cut off the verdict at the end). With `loss: completion` (the default) only the last
+message is trained on; see `reasonrm.training.config` for "assistant" and "all".
+
+The model is TRL's SFTTrainer over a full model or a LoRA adapter (peft); the output
+folder loads with `AutoModelForCausalLM.from_pretrained` and with
+`reasonrm judge --engine transformers --model OUTPUT`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from reasonrm.errors import InputError, MissingDependencyError
+from reasonrm.training.config import (
+    SFTSettings,
+    TrainResult,
+    build_trl_args,
+    check_chat,
+    load_model,
+    peft_config,
+    read_data,
+    train_and_save,
+)
+from reasonrm.types import Message
+
+log = logging.getLogger(__name__)
+
+
+def sft_rows(settings: SFTSettings) -> list[list[Message]]:
+    """The chats to train on, checked: each ends with a non-empty assistant message."""
+    _, rows = read_data(settings)
+    chats = []
+    for where, row in rows:
+        if "messages" not in row:
+            raise InputError(f"{where}: missing field 'messages' (a chat ending with the answer)")
+        chat = check_chat(row["messages"], where)
+        last = chat[-1]
+        if last["role"] != "assistant" or not last["content"].strip():
+            raise InputError(
+                f"{where}: the last message must be the assistant's (non-empty) answer to "
+                "train on; rows from `reasonrm data prepare` are GRPO prompts: use `train grpo`"
+            )
+        if not any(m["role"] == "user" for m in chat[:-1]):
+            raise InputError(f"{where}: no user message before the answer")
+        chats.append(chat)
+    return chats
+
+
+def count_tokens(tokenizer: Any, chat: list[Message]) -> int:
+    text = tokenizer.apply_chat_template(chat, tokenize=False)
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def drop_long(chats: list[list[Message]], tokenizer: Any, max_length: int) -> list[list[Message]]:
+    kept = [c for c in chats if count_tokens(tokenizer, c) <= max_length]
+    if not kept:
+        raise InputError(
+            f"every row is longer than max_length ({max_length} tokens); raise max_length"
+        )
+    if len(kept) < len(chats):
+        log.warning(
+            "dropped %d of %d rows over %d tokens", len(chats) - len(kept), len(chats), max_length
+        )
+    return kept
+
+
+def check_assistant_loss(tokenizer: Any) -> None:
+    """TRL's assistant_only_loss needs `{% generation %}` markers, or a template it can patch."""
+    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+
+    if has_generation_markers(tokenizer.chat_template):
+        return
+    try:
+        get_training_chat_template(tokenizer)
+    except ValueError:
+        raise InputError(
+            "loss: assistant needs a chat template with {% generation %} markers, and TRL "
+            "cannot patch this model's template; use loss: completion (the last assistant "
+            "message) or loss: all"
+        ) from None
+
+
+def build_dataset(settings: SFTSettings, chats: list[list[Message]], tokenizer: Any) -> Any:
+    from datasets import Dataset
+
+    chats = drop_long(chats, tokenizer, settings.max_length)
+    if settings.loss == "completion":
+        return Dataset.from_list([{"prompt": c[:-1], "completion": c[-1:]} for c in chats])
+    return Dataset.from_list([{"messages": c} for c in chats])
+
+
+def make_trainer(settings: SFTSettings, cuda: bool | None = None) -> tuple[Any, Any, int]:
+    """(the SFTTrainer, the tokenizer, the number of rows) for these settings."""
+    try:
+        from trl import SFTTrainer
+    except ImportError:
+        raise MissingDependencyError("training needs TRL: pip install 'reasonrm[train]'") from None
+    args = build_trl_args(settings, cuda)
+    chats = sft_rows(settings)  # bad data fails before a model is loaded
+    model, tokenizer = load_model(settings, cuda)
+    if settings.loss == "assistant":
+        check_assistant_loss(tokenizer)
+    dataset = build_dataset(settings, chats, tokenizer)
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config(settings),
+    )
+    return trainer, tokenizer, len(dataset)
+
+
+def run_sft(settings: SFTSettings, cuda: bool | None = None) -> TrainResult:
+    """Train, resuming from the latest checkpoint in output_dir when `resume`; save the
+    final model (merged, for LoRA) and tokenizer in output_dir."""
+    trainer, tokenizer, rows = make_trainer(settings, cuda)
+    return train_and_save(trainer, settings, tokenizer, rows)

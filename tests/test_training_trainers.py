@@ -1,0 +1,196 @@
+"""Real TRL runs on the tiny random model (2 layers, hidden 64, SmolLM2's tokenizer): SFT
+(full and LoRA) and GRPO for 2 steps each, reloading what they save, and resuming."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("trl")
+
+import torch  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from reasonrm.cli import app  # noqa: E402
+from reasonrm.errors import InputError  # noqa: E402
+from reasonrm.group_rewards import text_of  # noqa: E402
+from reasonrm.training.config import (  # noqa: E402
+    SAVED_CONFIG,
+    load_settings,
+    tiny_random_model,
+)
+from reasonrm.training.data import PreferencePair, prepare, write_prepared  # noqa: E402
+from reasonrm.training.grpo import run_grpo  # noqa: E402
+from reasonrm.training.sft import run_sft  # noqa: E402
+
+PAIRS = [
+    ("What is 17 * 3?", "51.", "41."),
+    ("Capital of Australia?", "Canberra.", "Sydney."),
+    ("Is 91 prime?", "No: 7 * 13.", "Yes."),
+    ("Legs on a spider?", "Eight.", "Six."),
+]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """A `data prepare` folder (GRPO) and SFT chats built from the same judge prompts."""
+    folder = tmp_path_factory.mktemp("data")
+    pairs = [
+        PreferencePair(({"role": "user", "content": q},), c, r, f"t:{i}")
+        for i, (q, c, r) in enumerate(PAIRS)
+    ]
+    prepared = prepare(pairs, "rrm", seed=0)
+    write_prepared(prepared, folder / "prepared")
+    with open(folder / "sft.jsonl", "w") as f:
+        for row in prepared.train:
+            slot = "1" if row.label == "A" else "2"
+            answer = {"role": "assistant", "content": f"Checked. \\boxed{{Assistant {slot}}}"}
+            f.write(json.dumps({"messages": row.messages + [answer]}) + "\n")
+    return folder
+
+
+def settings(stage, data_path, out, *extra):
+    common = [
+        "model=tiny-random",
+        f"data={data_path}",
+        f"output_dir={out}",
+        "max_steps=2",
+        "learning_rate=1e-2",
+        "logging_steps=1",
+        "save_steps=100",
+    ]
+    if stage == "sft":
+        common += ["per_device_batch_size=2", "max_length=1024"]
+    else:
+        common += ["per_device_batch_size=2", "num_generations=2", "max_completion_length=8"]
+    return load_settings(None, stage, common + list(extra))
+
+
+def changed(model, seed=0, names=None):
+    """Names of the parameters that differ from the tiny model's initial weights."""
+    initial = dict(tiny_random_model(seed)[0].named_parameters())
+    return [
+        n
+        for n, p in model.named_parameters()
+        if (names is None or any(k in n for k in names)) and not torch.equal(p, initial[n])
+    ]
+
+
+def reload(folder):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    assert tokenizer.chat_template and "im_start" in tokenizer.chat_template
+    return model
+
+
+def test_sft_full_run_saves_a_loadable_changed_model(data, tmp_path):
+    out = tmp_path / "sft"
+    result = run_sft(settings("sft", data / "sft.jsonl", out), cuda=False)
+    assert result.global_step == 2 and result.steps_this_run == 2 and result.rows == 4
+    assert result.resumed_from is None
+    losses = [h["loss"] for h in result.log_history if "loss" in h]
+    assert len(losses) == 2 and all(loss > 0 for loss in losses)
+    model = reload(out)
+    assert changed(model)  # trained
+    saved = load_settings(out / SAVED_CONFIG, "sft")
+    assert saved.max_steps == 2 and saved.model == "tiny-random"
+
+    # what `reasonrm judge --engine transformers --model OUT` loads
+    from reasonrm.engines.transformers import TransformersEngine
+    from reasonrm.types import SamplingParams
+
+    engine = TransformersEngine(str(out), dtype="float32")
+    try:
+        chat = [{"role": "user", "content": "Hi"}]
+        (samples,) = engine.generate([chat], SamplingParams(max_tokens=3, temperature=0))
+        assert samples[0].completion_tokens <= 3
+    finally:
+        engine.close()
+
+
+def test_sft_lora_saves_merged_model_and_adapter(data, tmp_path):
+    out = tmp_path / "lora"
+    s = settings("sft", data / "sft.jsonl", out, "lora.r=4", "lora.target_modules=[q_proj,v_proj]")
+    result = run_sft(s, cuda=False)
+    assert result.global_step == 2
+    assert (out / "adapter" / "adapter_config.json").is_file()
+    model = reload(out)
+    assert not any("lora" in n for n, _ in model.named_parameters())  # merged
+    moved = changed(model)
+    assert moved and all("q_proj" in n or "v_proj" in n for n in moved)
+
+
+def test_grpo_run_prompts_with_the_judge_chat_and_rewards_the_label(data, tmp_path):
+    seen = []
+
+    def length_bonus(prompts, completions, **kwargs):
+        """A second reward with spread, so the group advantages are not all zero."""
+        seen.append((prompts, kwargs["label"]))
+        return [len(text_of(c)) / 100 for c in completions]
+
+    from reasonrm.training.grpo import grpo_rows
+
+    out = tmp_path / "grpo"
+    s = settings("grpo", data / "prepared", out)
+    result = run_grpo(s, cuda=False, extra_rewards=[length_bonus])
+    assert result.global_step == 2 and result.rows == 4
+    rows = {json.dumps(r["prompt"]): r["label"] for r in grpo_rows(s)}
+    assert len(seen) == 2
+    for prompts, labels in seen:
+        assert len(prompts) == 2  # 1 prompt × 2 generations a step
+        for prompt, label in zip(prompts, labels, strict=True):
+            assert rows[json.dumps(prompt)] == label  # the rendered judge chat and its label
+            assert (
+                prompt[0]["role"] == "system" and "## Assistant responses" in prompt[1]["content"]
+            )
+    logged = [h for h in result.log_history if "rewards/verdict_rrm/mean" in h]
+    assert len(logged) == 2
+    assert all(h["rewards/verdict_rrm/mean"] == -1.0 for h in logged)  # random model: no verdict
+    assert changed(reload(out))
+
+
+def test_grpo_resumes_from_the_latest_checkpoint(data, tmp_path):
+    out = tmp_path / "resume"
+    first = run_grpo(settings("grpo", data / "prepared", out, "max_steps=1", "save_steps=1"), False)
+    assert first.global_step == 1 and (out / "checkpoint-1").is_dir()
+    second = run_grpo(
+        settings("grpo", data / "prepared", out, "max_steps=2", "save_steps=1"), False
+    )
+    assert second.resumed_from is not None and second.resumed_from.name == "checkpoint-1"
+    assert second.global_step == 2 and second.steps_this_run == 1
+    steps = [h["step"] for h in second.log_history if "loss" in h]
+    assert steps == [1, 2]  # the history continues from the checkpoint's
+    assert (out / "checkpoint-2").is_dir()
+
+
+def test_cli_runs_the_smoke_config(tmp_path):
+    out = tmp_path / "cli"
+    args = ["train", "sft", "--config", "configs/cpu-smoke-sft.yaml", "--set", f"output_dir={out}"]
+    result = CliRunner().invoke(app, args + ["--set", "max_steps=1", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["global_step"] == 1 and shown["output_dir"] == str(out) and shown["rows"] == 8
+    assert (out / "config.json").is_file() and (out / "tokenizer.json").is_file()
+
+
+def test_data_for_the_wrong_stage_is_a_clear_error(data, tmp_path):
+    with pytest.raises(InputError, match="last message must be the assistant's"):
+        run_sft(settings("sft", data / "prepared", tmp_path / "a"), cuda=False)
+    with pytest.raises(InputError, match="must end with the user's turn"):
+        run_grpo(settings("grpo", data / "sft.jsonl", tmp_path / "b"), cuda=False)
+    with pytest.raises(InputError, match="no such file"):
+        run_sft(settings("sft", tmp_path / "none", tmp_path / "c"), cuda=False)
+
+
+def test_long_rows_are_dropped_not_truncated(data, tmp_path):
+    with pytest.raises(InputError, match="every row is longer than max_length"):
+        run_sft(settings("sft", data / "sft.jsonl", tmp_path / "a", "max_length=16"), cuda=False)
+
+
+def test_assistant_only_loss_needs_a_template_trl_supports(data, tmp_path):
+    s = settings("sft", data / "sft.jsonl", tmp_path / "a", "loss=assistant")
+    with pytest.raises(InputError, match="loss: assistant needs a chat template"):
+        run_sft(s, cuda=False)
