@@ -1,4 +1,6 @@
-"""`reasonrm train sft|grpo`: the training stages, configured by a YAML file (configs/)."""
+"""`reasonrm train sft|grpo`: the training stages, configured by a YAML file (configs/);
+`reasonrm train distill` (also `reasonrm distill`): verdict-checked teacher chains for SFT;
+`reasonrm train evaluate`: held-out verdict accuracy of a checkpoint."""
 
 from __future__ import annotations
 
@@ -10,14 +12,34 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from reasonrm.cli_common import (
+    ApiKeyEnvOpt,
+    BaseUrlOpt,
+    ConcurrencyOpt,
+    ContextOpt,
+    EngineName,
+    ParallelOpt,
+    err,
+    friendly,
+    out,
+)
+from reasonrm.cli_common import open_engine as _engine
 
 train_app = typer.Typer(
     no_args_is_help=True,
-    help="Train a judge with TRL: SFT on reasoning chains, then GRPO with the verdict reward.",
+    help="Train a judge: distill verdict-checked teacher chains, SFT on them with TRL, then "
+    "GRPO with the verdict reward; evaluate checkpoints on held-out rows.",
 )
-
-# reasonrm.cli imports train_app back to register it, so it must exist before this import
-from reasonrm.cli import err, friendly, out  # noqa: E402
 
 ConfigOpt = Annotated[
     Path, typer.Option("--config", "-c", help="YAML settings (see configs/README.md).")
@@ -107,3 +129,322 @@ def train_grpo(
 ) -> None:
     """GRPO on `reasonrm data prepare` rows, rewarded +1 for the labelled verdict, else -1."""
     _train("grpo", config, set_, dry_run, as_json)
+
+
+# --- distillation and evaluation -------------------------------------------------------
+
+AutoEngineOpt = Annotated[
+    EngineName | None,
+    typer.Option(
+        help="Generation backend; default: openai with --base-url, transformers for a "
+        "checkpoint folder, else llamacpp."
+    ),
+]
+DataProtocolOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="rrm | rm-r1 | rm-r1-distilled | direct; default: the one the data was prepared "
+        "with (its stats.json), else rrm."
+    ),
+]
+LimitOpt = Annotated[int | None, typer.Option(min=1, help="Only the first N rows.")]
+
+
+def _auto_engine(engine: EngineName | None, model: str, base_url: str | None) -> EngineName:
+    """The engine given, else openai with a --base-url, transformers for a checkpoint
+    folder, llamacpp for a .gguf or a registry name."""
+    if engine is not None:
+        return engine
+    if base_url:
+        return EngineName.openai
+    return EngineName.transformers if Path(model).expanduser().is_dir() else EngineName.llamacpp
+
+
+def _open_engine(engine: EngineName, model: str, base_url, api_key_env, parallel, context, conc):
+    """The engine, as `reasonrm judge` opens it (tests replace this with a scripted one)."""
+    return _engine(engine, model, base_url, api_key_env, parallel, context, conc)
+
+
+def _bar() -> Progress:
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeRemainingColumn(),
+    ]
+    return Progress(*columns, console=err)
+
+
+@train_app.command("distill")
+@friendly
+def train_distill(
+    data: Annotated[
+        Path,
+        typer.Option(help="Rows from `reasonrm data prepare`: its folder (train.jsonl) or a file."),
+    ],
+    teacher: Annotated[
+        str,
+        typer.Option(
+            help="Teacher judge: registry name, .gguf, checkpoint folder or served model."
+        ),
+    ],
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Folder for train.jsonl (SFT rows), chains.jsonl, stats.json; resumable."
+        ),
+    ],
+    samples: Annotated[
+        int, typer.Option(min=1, help="Chains per row (one teacher request with n = K).")
+    ] = 4,
+    keep: Annotated[
+        int, typer.Option(min=1, help="Most SFT rows per data row: its first distinct kept chains.")
+    ] = 1,
+    hint: Annotated[
+        bool,
+        typer.Option(
+            help="Second pass for rows with no kept chain: the teacher is told the correct "
+            "verdict (the SFT row never shows it)."
+        ),
+    ] = False,
+    limit: LimitOpt = None,
+    engine: AutoEngineOpt = None,
+    protocol: DataProtocolOpt = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(min=1, help="Token budget per chain (default: the protocol's).")
+    ] = None,
+    temperature: Annotated[float, typer.Option(min=0, help="Teacher sampling temperature.")] = 0.7,
+    seed: Annotated[int, typer.Option(help="Seeds the teacher's sampling (per row and pass).")] = 0,
+    base_url: BaseUrlOpt = None,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    concurrency: ConcurrencyOpt = 16,
+    parallel: ParallelOpt = 8,
+    context: ContextOpt = 8192,
+    as_json: Annotated[bool, typer.Option("--json", help="Print stats.json's object.")] = False,
+) -> None:
+    """Teacher reasoning chains for SFT, kept only when their verdict matches the label."""
+    from reasonrm.training import distill as d
+
+    path = d.data_file(data, d.TRAIN)
+    all_rows = d.read_labelled(path)  # bad data fails before the teacher loads
+    rows = all_rows[:limit] if limit else all_rows
+    proto = d.resolve_protocol(path, protocol)
+    config = d.DistillConfig(
+        samples=samples,
+        keep=keep,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        seed=seed,
+        hint=hint,
+    )
+    eng = _auto_engine(engine, teacher, base_url)
+    settings = {"data": str(path.resolve()), "teacher": teacher, "engine": eng.value}
+    settings |= d.run_settings(config, proto)
+    d.check_run_settings(out_dir / d.RUN, settings)  # before the teacher loads
+    names = {1: "pass 1", 2: "pass 2 (hint)"}
+    with (
+        _open_engine(eng, teacher, base_url, api_key_env, parallel, context, concurrency) as e,
+        _bar() as progress,
+    ):
+        tasks: dict[int, TaskID] = {}
+        kept = {1: 0, 2: 0}
+
+        def on_pass(pass_no: int, total: int, done: int) -> None:
+            if done:
+                err.print(f"resuming {names[pass_no]}: {done} of {total} rows already in {out_dir}")
+            tasks[pass_no] = progress.add_task(names[pass_no], total=total, completed=done, note="")
+
+        def on_record(rec: dict) -> None:
+            p = rec["pass"]
+            kept[p] += bool(d.kept_chains(rec))
+            note = f"{kept[p]} rows with a kept chain"
+            progress.update(tasks[p], advance=1, note=note)
+
+        try:
+            result = d.distill(
+                e,
+                rows,
+                out_dir,
+                proto,
+                config,
+                settings=settings,
+                all_rows=all_rows,
+                on_pass=on_pass,
+                on_record=on_record,
+            )
+        except KeyboardInterrupt:
+            err.print(
+                f"interrupted: what finished is in {out_dir}; rerun the same command to resume"
+            )
+            raise typer.Exit(130) from None
+    stats = result.stats
+    if as_json:
+        out.print_json(json.dumps(stats))
+        return
+    _show_distill(stats, result.train)
+
+
+def _show_distill(stats: dict, train: Path) -> None:
+    table = Table("pass", "rows", "chains", "kept", "rows with a kept chain", "too long")
+    for p, s in stats["passes"].items():
+        if s["rows"] or s["too_long"]:
+            counts = (s[k] for k in ("rows", "chains", "kept", "rows_with_kept_chain", "too_long"))
+            table.add_row(p, *map(str, counts))
+    out.print(table)
+    tokens = stats["teacher_tokens"]
+    out.print(
+        f"{stats['rows_with_kept_chain']} of {stats['rows']} rows have a kept chain; wrote "
+        f"{stats['sft_rows']} SFT rows to {train} (teacher: {tokens['prompt']} prompt and "
+        f"{tokens['completion']} completion tokens)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(
+        f"train with: reasonrm train sft --config configs/cpu-smollm2-sft.yaml "
+        f"--set data={train.parent}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def add_top_level_commands(app: typer.Typer) -> None:
+    """Register `reasonrm distill` (the issue's name) as the same command as `train distill`.
+    Called by reasonrm.cli on its own app: registering from here would miss the app of
+    `python -m reasonrm.cli`, which is a second copy of that module."""
+    app.command(
+        "distill", help="Teacher reasoning chains for SFT (the same as `reasonrm train distill`)."
+    )(train_distill)
+
+
+def _default_results(checkpoint: str, data: Path) -> Path:
+    folder = Path(checkpoint).expanduser()
+    if folder.is_dir():
+        return folder / f"eval-{data.stem}.jsonl"
+    return Path(f"eval-{folder.name.removesuffix('.gguf')}-{data.stem}.jsonl")
+
+
+@train_app.command("evaluate")
+@friendly
+def train_evaluate(
+    checkpoint: Annotated[
+        str,
+        typer.Argument(
+            help="A `train sft|grpo` output folder, a .gguf, a registry name, or a served "
+            "model (--engine openai)."
+        ),
+    ],
+    data: Annotated[
+        Path,
+        typer.Option(help="Held-out rows: a `data prepare` folder (heldout.jsonl) or a file."),
+    ],
+    engine: AutoEngineOpt = None,
+    protocol: DataProtocolOpt = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(min=1, help="Token budget per row (default: the protocol's).")
+    ] = None,
+    limit: LimitOpt = None,
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Results JSONL, one row per held-out row; resumable. Default: "
+            "CHECKPOINT/eval-DATA.jsonl for a folder, else ./eval-MODEL-DATA.jsonl.",
+        ),
+    ] = None,
+    base_url: BaseUrlOpt = None,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    concurrency: ConcurrencyOpt = 16,
+    parallel: ParallelOpt = 8,
+    context: ContextOpt = 8192,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON object.")] = False,
+) -> None:
+    """Held-out verdict accuracy and valid-verdict rate (greedy, no verdict forcing)."""
+    from reasonrm.training import distill as d
+    from reasonrm.training.evaluate import check_results_file, eval_settings, evaluate
+
+    path = d.data_file(data, "heldout.jsonl")
+    rows = d.read_labelled(path, limit)
+    proto = d.resolve_protocol(path, protocol)
+    eng = _auto_engine(engine, checkpoint, base_url)
+    results = results or _default_results(checkpoint, path)
+    settings = {"checkpoint": checkpoint, "engine": eng.value, "data": str(path.resolve())}
+    check_results_file(results, eval_settings(proto, max_tokens, settings))  # before loading
+    tally = {"n": 0, "correct": 0, "valid": 0}
+    with (
+        _open_engine(eng, checkpoint, base_url, api_key_env, parallel, context, concurrency) as e,
+        _bar() as progress,
+    ):
+        task = progress.add_task("evaluating", total=len(rows), note="")
+
+        def on_start(total: int, done: int) -> None:
+            if done:
+                err.print(f"resuming: {done} of {total} rows already in {results}")
+            progress.update(task, completed=done)
+
+        def on_result(r: dict) -> None:
+            if r["error"] is None:
+                tally["n"] += 1
+                tally["correct"] += bool(r["correct"])
+                tally["valid"] += r["verdict"] is not None
+            note = (
+                f"accuracy {tally['correct'] / tally['n']:.1%}, valid {tally['valid'] / tally['n']:.1%}"
+                if tally["n"]
+                else ""
+            )
+            progress.update(task, advance=1, note=note)
+
+        try:
+            result = evaluate(
+                e,
+                rows,
+                results,
+                proto,
+                max_tokens=max_tokens,
+                settings=settings,
+                on_start=on_start,
+                on_result=on_result,
+            )
+        except KeyboardInterrupt:
+            err.print(f"interrupted: results so far are in {results}; rerun to resume")
+            raise typer.Exit(130) from None
+    report = {
+        "checkpoint": checkpoint,
+        "engine": eng.value,
+        "protocol": proto.name,
+        "data": str(path),
+        "results": str(result.results),
+        **result.summary,
+    }
+    if as_json:
+        out.print_json(json.dumps(report))
+        return
+    _show_evaluation(report)
+    out.print(json.dumps(report), highlight=False, soft_wrap=True, markup=False)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _show_evaluation(r: dict) -> None:
+    table = Table("", "value", title=f"{r['checkpoint']} on {r['data']} ({r['protocol']})")
+    table.add_row("rows judged", str(r["rows"]))
+    if r["skipped_too_long"]:
+        table.add_row("skipped: too long", str(r["skipped_too_long"]))
+    table.add_row("accuracy (invalid = wrong)", f"{_pct(r['accuracy'])} ({r['correct']})")
+    table.add_row("valid verdicts", f"{_pct(r['valid_rate'])} ({r['valid']})")
+    table.add_row("accuracy of valid verdicts", _pct(r["accuracy_valid"]))
+    for label, s in r["by_label"].items():
+        table.add_row(
+            f"label {label}: accuracy", f"{_pct(s['accuracy'])} ({s['correct']}/{s['rows']})"
+        )
+    p = r["predicted"]
+    table.add_row("verdicts given", f"A {p['A']}, B {p['B']}, invalid {p['invalid']}")
+    for reason, count in r["invalid_reasons"].items():
+        table.add_row(f"invalid: {reason}", str(count))
+    table.add_row("cut off by max tokens", str(r["truncated"]))
+    table.add_row(
+        "completion tokens (mean)", f"{r['completion_tokens']} ({r['mean_completion_tokens']})"
+    )
+    out.print(table)

@@ -1,0 +1,204 @@
+"""Held-out verdict accuracy of a judge checkpoint (`reasonrm train evaluate`): did training
+teach the model to give the labelled verdict, in the protocol's format?
+
+Each held-out row's `messages` (the judge prompt from `reasonrm data prepare`) is sent as
+it is, once, greedy (temperature 0), and the completion's verdict is read by the
+protocol's own `parse`. Unlike `reasonrm judge`, no verdict is forced: an untrained model
+that never writes the verdict format scores as invalid, which is exactly what format
+training must fix. Invalid verdicts count as wrong in `accuracy` (as in the training
+reward); `accuracy_valid` is the accuracy over valid verdicts only.
+
+The per-label breakdown exposes position bias: a model that always answers "A" scores
+100% on rows labelled A and 0% on rows labelled B, 50% overall on balanced data;
+`predicted` counts its verdicts per slot.
+
+Results stream to a JSONL file, one row per held-out row (keyed by id, so an interrupted
+run resumes without judging a row twice; each row records the settings, and resuming
+with other settings is refused). A row too long for the model's context is skipped and
+counted (and tried again on a rerun). `summarize` recomputes the figures from the rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reasonrm.engines.base import Engine, map_in_order
+from reasonrm.errors import ContextLengthError, InputError
+from reasonrm.jsonl import ResumableWriter, iter_jsonl
+from reasonrm.protocols import Protocol, get_protocol
+from reasonrm.training.distill import LabelledChat
+from reasonrm.types import SamplingParams
+
+log = logging.getLogger(__name__)
+
+LABELS = ("A", "B")
+
+
+async def evaluate_row(
+    engine: Engine, protocol: Protocol, row: LabelledChat, max_tokens: int
+) -> dict[str, Any]:
+    """One greedy completion of the row's judge prompt and its parsed verdict."""
+    params = SamplingParams(max_tokens=max_tokens, temperature=0.0, n=1, seed=0)
+    result: dict[str, Any] = {"id": row.id, "label": row.label}
+    try:
+        ((s,),) = await engine.agenerate([row.messages], params)
+    except ContextLengthError as e:
+        log.warning("row %s is too long for the model: %s", row.id, e)
+        return result | {"verdict": None, "correct": None, "error": str(e)}
+    verdict = protocol.parse(s.text, truncated=s.finish_reason == "length")
+    return result | {
+        "verdict": verdict.winner,
+        "correct": verdict.winner == row.label,
+        "invalid_reason": verdict.invalid_reason,
+        "finish_reason": s.finish_reason,
+        "completion_tokens": s.completion_tokens,
+        "prompt_tokens": s.prompt_tokens,
+        "seconds": round(s.seconds, 3),
+        "text": s.text,
+        "error": None,
+    }
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Accuracy, valid-verdict rate, the per-label breakdown and tokens of result rows."""
+    results = list(results)
+    judged = [r for r in results if r.get("error") is None]
+    valid = [r for r in judged if r["verdict"] is not None]
+    correct = sum(bool(r["correct"]) for r in judged)
+    by_label = {}
+    for label in LABELS:
+        mine = [r for r in judged if r["label"] == label]
+        right = sum(bool(r["correct"]) for r in mine)
+        by_label[label] = {
+            "rows": len(mine),
+            "correct": right,
+            "valid": sum(r["verdict"] is not None for r in mine),
+            "accuracy": _rate(right, len(mine)),
+        }
+    reasons = Counter(
+        (r.get("invalid_reason") or "unknown").split(":")[0] for r in judged if r["verdict"] is None
+    )
+    completion = sum(r["completion_tokens"] for r in judged)
+    return {
+        "rows": len(judged),
+        "skipped_too_long": len(results) - len(judged),
+        "correct": correct,
+        "valid": len(valid),
+        "invalid": len(judged) - len(valid),
+        "accuracy": _rate(correct, len(judged)),
+        "valid_rate": _rate(len(valid), len(judged)),
+        "accuracy_valid": _rate(correct, len(valid)),
+        "by_label": by_label,
+        "predicted": {
+            "A": sum(r["verdict"] == "A" for r in judged),
+            "B": sum(r["verdict"] == "B" for r in judged),
+            "invalid": len(judged) - len(valid),
+        },
+        "invalid_reasons": dict(sorted(reasons.items())),
+        "truncated": sum(r.get("finish_reason") == "length" for r in judged),
+        "completion_tokens": completion,
+        "prompt_tokens": sum(r["prompt_tokens"] for r in judged),
+        "mean_completion_tokens": round(completion / len(judged), 1) if judged else None,
+        "seconds": round(sum(r["seconds"] for r in judged), 3),
+    }
+
+
+def load_results(path: Path) -> dict[str, dict[str, Any]]:
+    """Result rows by id; a later row of an id (a retried too-long row) replaces an earlier."""
+    found: dict[str, dict[str, Any]] = {}
+    if path.exists():
+        for _, row in iter_jsonl(path):
+            if isinstance(row, dict) and "id" in row:
+                found[row["id"]] = row
+    return found
+
+
+def check_file_settings(path: Path, results: dict[str, dict[str, Any]], settings: dict) -> None:
+    """A results file holds one evaluation: resuming with other settings would mix two."""
+    first = next(iter(results.values()), None)
+    before = (first or {}).get("settings") or {}
+    changed = [k for k in settings if k in before and before[k] != settings[k]]
+    if changed:
+        was = ", ".join(f"{k}: {before[k]!r} → {settings[k]!r}" for k in changed)
+        raise InputError(
+            f"{path} holds results made with other settings ({was}): use another --out, "
+            "or the same settings to resume"
+        )
+
+
+def eval_settings(
+    protocol: str | Protocol, max_tokens: int | None, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What a results file records and a resumed run must match."""
+    proto = get_protocol(protocol)
+    budget = max_tokens or proto.default_max_tokens
+    if budget < 1:
+        raise InputError("--max-tokens must be at least 1")
+    return {"protocol": proto.name, "max_tokens": budget} | (extra or {})
+
+
+def check_results_file(path: str | Path, settings: dict[str, Any]) -> None:
+    """Refuse to resume a results file made with other settings (before a model loads)."""
+    path = Path(path)
+    check_file_settings(path, load_results(path), settings)
+
+
+@dataclass
+class EvalResult:
+    summary: dict[str, Any]
+    results: Path
+    judged: int  # rows judged by this run
+
+
+def evaluate(
+    engine: Engine,
+    rows: list[LabelledChat],
+    out: str | Path,
+    protocol: str | Protocol = "rrm",
+    *,
+    max_tokens: int | None = None,
+    settings: dict[str, Any] | None = None,
+    concurrency: int | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> EvalResult:
+    """Judge each row once, greedy, without verdict forcing; results go to `out` (JSONL,
+    resumable). The summary covers `rows` (a later run with fewer rows reports on those).
+
+    on_start(rows, rows already done); on_result(result row) as each is written."""
+    proto = get_protocol(protocol)
+    settings = eval_settings(proto, max_tokens, settings)
+    budget = settings["max_tokens"]
+    path = Path(out)
+    writer = ResumableWriter(path, key="id")
+    judged = 0
+    try:
+        results = load_results(path)
+        check_file_settings(path, results, settings)
+        todo = [r for r in rows if r.id not in results or results[r.id].get("error") is not None]
+        if on_start:
+            on_start(len(rows), len(rows) - len(todo))
+        in_flight = concurrency or max(16, 2 * engine.capacity)
+        work = lambda r: evaluate_row(engine, proto, r, budget)  # noqa: E731
+        with closing(map_in_order(work, todo, in_flight)) as stream:
+            for result in stream:
+                result["settings"] = settings
+                writer.write(result)
+                results[result["id"]] = result
+                judged += 1
+                if on_result:
+                    on_result(result)
+    finally:
+        writer.close()
+    summary = summarize(results[r.id] for r in rows if r.id in results)
+    return EvalResult(summary, path, judged)
