@@ -361,7 +361,7 @@ def best_of_n(
     One model loads once when the policy and the judge are the same."""
     from contextlib import ExitStack
 
-    from reasonrm import best_of_n as bon
+    from reasonrm.best_of_n import best_of_n as sample_and_rank
     from reasonrm.ranking import Ranker
     from reasonrm.types import SamplingParams
 
@@ -386,7 +386,7 @@ def best_of_n(
             max_tokens=policy_max_tokens, temperature=policy_temperature, top_p=0.95, seed=seed
         )
         err.print(f"[dim]sampling {n} responses, then a {method.value} tournament[/]")
-        result = bon.best_of_n(policy_eng, ranker, prompt, n, params)
+        result = sample_and_rank(policy_eng, ranker, prompt, n, params)
     if as_json:
         out.print_json(json.dumps(result.to_dict()))
         return
