@@ -13,7 +13,6 @@ from typing import Annotated
 
 import typer
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -38,6 +37,7 @@ from reasonrm.cli_common import (  # noqa: F401 (cli_train and tests use some th
     err,
     friendly,
     out,
+    progress_bar,
 )
 from reasonrm.cli_common import (
     open_engine as _engine,
@@ -118,18 +118,6 @@ def judge(
             _judge_file(judge_, input, output)
 
 
-def _progress(label: str = "judging") -> Progress:
-    """Items done, the accuracy so far (when labels are known) and the time left."""
-    columns = [
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[acc]}"),
-        TimeRemainingColumn(),
-    ]
-    return Progress(*columns, console=err)
-
-
 def _show(j: Judgment) -> None:
     for i, s in enumerate(j.samples, start=1):
         shown = "a first" if s.order == "AB" else "b first"
@@ -183,8 +171,8 @@ def _judge_file(judge_, input: Path, output: Path) -> None:
             yield c
 
     try:
-        with _progress() as progress:
-            task = progress.add_task("judge", total=len(todo), acc="")
+        with progress_bar() as progress:
+            task = progress.add_task("judging", total=len(todo), note="")
             for judgment in judge_.judge_many(comparisons(), errors="return"):
                 writer.write({"line": lines.popleft(), **judgment.to_dict()})
                 stats["failed"] += judgment.error is not None
@@ -192,7 +180,7 @@ def _judge_file(judge_, input: Path, output: Path) -> None:
                     stats["labelled"] += 1
                     stats["correct"] += judgment.correct
                     progress.update(
-                        task, acc=f"accuracy {stats['correct'] / stats['labelled']:.1%}"
+                        task, note=f"accuracy {stats['correct'] / stats['labelled']:.1%}"
                     )
                 progress.advance(task)
     except KeyboardInterrupt:
@@ -302,8 +290,8 @@ def rank(
         judge_ = _make_judge(eng, protocol, votes, orders, adaptive, seed, max_tokens, temperature)
         ranker = Ranker(judge_, method.value, rating=rating.value, seed=seed)
         try:
-            with _progress("ranking") as progress:
-                task = progress.add_task("rank", total=len(todo), acc="")
+            with progress_bar() as progress:
+                task = progress.add_task("ranking", total=len(todo), note="")
                 for result in ranker.rank_many(items(), errors="return"):
                     number, row = lines.popleft()
                     if isinstance(result, ReasonRMError):
@@ -519,13 +507,13 @@ def eval_run(
             force_verdict=force_verdict,
         )
         done = _count_lines(out / RESULTS)
-        with _progress() as progress:
-            task = progress.add_task("eval", total=len(keys), completed=done, acc="")
+        with progress_bar() as progress:
+            task = progress.add_task("judging", total=len(keys), completed=done, note="")
 
             def on_row(row: dict) -> None:
                 scored["n"] += 1
                 scored["sum"] += row["correct"]
-                progress.update(task, advance=1, acc=f"accuracy {scored['sum'] / scored['n']:.1%}")
+                progress.update(task, advance=1, note=f"accuracy {scored['sum'] / scored['n']:.1%}")
 
             try:
                 path = run(items, judge_, out, module.make_row, on_row)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from reasonrm.errors import ReasonRMError
 
@@ -98,3 +99,15 @@ ApiKeyEnvOpt = Annotated[
 ]
 ParallelOpt = Annotated[int, typer.Option(help="llamacpp engine: parallel slots.")]
 ContextOpt = Annotated[int, typer.Option(help="llamacpp engine: context tokens per slot.")]
+
+
+def progress_bar() -> Progress:
+    """Items done, a note (e.g. the accuracy so far) and the time left, on stderr."""
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeRemainingColumn(),
+    ]
+    return Progress(*columns, console=err)

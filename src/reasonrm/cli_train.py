@@ -13,12 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
     TaskID,
-    TextColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 
@@ -32,6 +27,7 @@ from reasonrm.cli_common import (
     err,
     friendly,
     out,
+    progress_bar,
 )
 from reasonrm.cli_common import open_engine as _engine
 
@@ -165,17 +161,6 @@ def _open_engine(engine: EngineName, model: str, base_url, api_key_env, parallel
     return _engine(engine, model, base_url, api_key_env, parallel, context, conc)
 
 
-def _bar() -> Progress:
-    columns = [
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[note]}"),
-        TimeRemainingColumn(),
-    ]
-    return Progress(*columns, console=err)
-
-
 @train_app.command("distill")
 @friendly
 def train_distill(
@@ -245,7 +230,7 @@ def train_distill(
     names = {1: "pass 1", 2: "pass 2 (hint)"}
     with (
         _open_engine(eng, teacher, base_url, api_key_env, parallel, context, concurrency) as e,
-        _bar() as progress,
+        progress_bar() as progress,
     ):
         tasks: dict[int, TaskID] = {}
         kept = {1: 0, 2: 0}
@@ -373,7 +358,7 @@ def train_evaluate(
     tally = {"n": 0, "correct": 0, "valid": 0}
     with (
         _open_engine(eng, checkpoint, base_url, api_key_env, parallel, context, concurrency) as e,
-        _bar() as progress,
+        progress_bar() as progress,
     ):
         task = progress.add_task("evaluating", total=len(rows), note="")
 

@@ -78,3 +78,14 @@ class ResumableWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def latest_by(path: str | Path, key: str) -> dict[Any, dict[str, Any]]:
+    """The rows of a JSON-lines file by `key`; a later row of a key replaces an earlier one
+    (a retried row). Lines that are not JSON objects with the key are passed over."""
+    found: dict[Any, dict[str, Any]] = {}
+    if Path(path).exists():
+        for _, row in iter_jsonl(path):
+            if isinstance(row, dict) and key in row:
+                found[row[key]] = row
+    return found

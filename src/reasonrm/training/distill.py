@@ -49,7 +49,7 @@ from typing import Any
 
 from reasonrm.engines.base import Engine, map_in_order
 from reasonrm.errors import ContextLengthError, EngineError, InputError, ReasonRMError
-from reasonrm.jsonl import ResumableWriter, iter_jsonl
+from reasonrm.jsonl import ResumableWriter, iter_jsonl, latest_by
 from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.types import Message, Sample, SamplingParams
 
@@ -332,16 +332,6 @@ def run_settings(config: DistillConfig, protocol: Protocol) -> dict[str, Any]:
     }
 
 
-def load_records(path: Path) -> dict[str, dict[str, Any]]:
-    """The records in chains.jsonl by key; a later record of a key replaces an earlier one."""
-    records: dict[str, dict[str, Any]] = {}
-    if path.exists():
-        for _, rec in iter_jsonl(path):
-            if isinstance(rec, dict) and "key" in rec:
-                records[rec["key"]] = rec
-    return records
-
-
 def distill(
     engine: Engine,
     rows: list[LabelledChat],
@@ -368,7 +358,7 @@ def distill(
     check_run_settings(out / RUN, run_settings(config, proto) | (settings or {}))
     in_flight = config.concurrency or max(16, 2 * engine.capacity)
     writer = ResumableWriter(out / CHAINS, key="key")
-    records = load_records(out / CHAINS)
+    records = latest_by(out / CHAINS, "key")
     judged = 0
 
     def run_pass(pass_no: int, eligible: list[LabelledChat]) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 
 from reasonrm.engines.base import Engine, map_in_order
 from reasonrm.errors import ContextLengthError, InputError
-from reasonrm.jsonl import ResumableWriter, iter_jsonl
+from reasonrm.jsonl import ResumableWriter, latest_by
 from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.training.distill import LabelledChat
 from reasonrm.types import SamplingParams
@@ -113,16 +113,6 @@ def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def load_results(path: Path) -> dict[str, dict[str, Any]]:
-    """Result rows by id; a later row of an id (a retried too-long row) replaces an earlier."""
-    found: dict[str, dict[str, Any]] = {}
-    if path.exists():
-        for _, row in iter_jsonl(path):
-            if isinstance(row, dict) and "id" in row:
-                found[row["id"]] = row
-    return found
-
-
 def check_file_settings(path: Path, results: dict[str, dict[str, Any]], settings: dict) -> None:
     """A results file holds one evaluation: resuming with other settings would mix two."""
     first = next(iter(results.values()), None)
@@ -150,7 +140,7 @@ def eval_settings(
 def check_results_file(path: str | Path, settings: dict[str, Any]) -> None:
     """Refuse to resume a results file made with other settings (before a model loads)."""
     path = Path(path)
-    check_file_settings(path, load_results(path), settings)
+    check_file_settings(path, latest_by(path, "id"), settings)
 
 
 @dataclass
@@ -183,7 +173,7 @@ def evaluate(
     writer = ResumableWriter(path, key="id")
     judged = 0
     try:
-        results = load_results(path)
+        results = latest_by(path, "id")
         check_file_settings(path, results, settings)
         todo = [r for r in rows if r.id not in results or results[r.id].get("error") is not None]
         if on_start:
