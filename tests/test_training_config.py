@@ -14,11 +14,10 @@ from reasonrm.training.config import (
     GRPOSettings,
     SFTSettings,
     apply_overrides,
-    build_trl_args,
     load_settings,
     parse_override,
-    trl_kwargs,
 )
+from reasonrm.training.trl_args import build_trl_args, trl_kwargs
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 runner = CliRunner()

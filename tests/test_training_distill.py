@@ -173,6 +173,27 @@ def test_hint_pass_keeps_checked_chains_without_the_hint(tmp_path):
     assert result.stats["rows_with_kept_chain"] == 2
 
 
+def test_teacher_note_reaches_the_teacher_only(tmp_path):
+    data = write_data(tmp_path / "data", ["A", "B"])
+    note = "Be brief."
+    teacher = Teacher({"q0": [ONE], "q1": ["no idea"]}, hinted={"q1": [f"Short. {TWO}"]})
+    run(teacher.engine, data, tmp_path / "out", samples=1, hint=True, teacher_note=note)
+
+    # both passes carry the note at the end of the user turn (the hint after it)
+    asked = [c.chats[0][-1]["content"] for c in teacher.engine.calls]
+    assert len(asked) == 3 and all(note in a for a in asked)
+    assert asked[-1].index(note) < asked[-1].index(HINT_MARK)
+    rows = {r.id: r for r in read_labelled(data / "train.jsonl")}
+    train = lines(tmp_path / "out" / "train.jsonl")
+    assert [r["pass"] for r in train] == [1, 2]
+    for r in train:
+        assert r["messages"][:-1] == rows[r["source_id"]].messages and note not in json.dumps(r)
+    # the note decides what the chains look like: resuming without it is refused
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["teacher_note"] == note
+    with pytest.raises(InputError, match="teacher_note"):
+        run(Teacher({}).engine, data, tmp_path / "out", samples=1)
+
+
 def test_rm_r1_hint_names_the_chatbot(tmp_path):
     from reasonrm.training.distill import hint_text, with_hint
 

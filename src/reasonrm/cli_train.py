@@ -55,12 +55,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one J
 
 
 def _train(stage: str, config: Path, overrides: list[str] | None, dry_run: bool, as_json: bool):
-    from reasonrm.training.config import (
-        build_trl_args,
-        dump_settings,
-        load_settings,
-        trl_kwargs,
-    )
+    from reasonrm.training.config import dump_settings, load_settings
+    from reasonrm.training.trl_args import build_trl_args, trl_kwargs
 
     settings = load_settings(config, stage, overrides or [])  # type: ignore[arg-type]
     if dry_run:
@@ -193,6 +189,13 @@ def train_distill(
             "verdict (the SFT row never shows it)."
         ),
     ] = False,
+    teacher_note: Annotated[
+        str | None,
+        typer.Option(
+            help="An instruction for the teacher only, appended to its user turn (e.g. "
+            "'Keep the analysis under 120 words.'); never in the SFT rows."
+        ),
+    ] = None,
     limit: LimitOpt = None,
     engine: AutoEngineOpt = None,
     protocol: DataProtocolOpt = None,
@@ -222,6 +225,7 @@ def train_distill(
         temperature=temperature,
         seed=seed,
         hint=hint,
+        teacher_note=teacher_note or None,
     )
     eng = _auto_engine(engine, teacher, base_url)
     settings = {"data": str(path.resolve()), "teacher": teacher, "engine": eng.value}

@@ -9,6 +9,10 @@ the GRPO reward read); a chain is kept when that verdict is the row's label. A c
 off by the token budget is rejected even if it holds a verdict: trained on, it would teach
 the student not to finish.
 
+`teacher_note` (optional) is an instruction for the teacher alone, appended to the user
+turn in both passes (to ask for short chains a small student can learn, say); like the
+hint, it never reaches the SFT rows.
+
 Pass 2 (`hint`): rows with no kept chain are shown to the teacher again with the correct
 verdict appended to the user turn (`hint_text`), and its verdict-checked chains are kept
 too, minus any that mention the hint. The SFT row never contains the hint: it is the
@@ -107,7 +111,7 @@ def data_file(data: str | Path, name: str) -> Path:
 def read_labelled(path: str | Path, limit: int | None = None) -> list[LabelledChat]:
     """Every row of a `data prepare` file, checked (a bad row is an InputError naming its
     line), then the first `limit`. A row without an id is known by its line number."""
-    from reasonrm.training.config import check_chat
+    from reasonrm.training.chats import check_chat
 
     path = Path(path)
     rows: list[LabelledChat] = []
@@ -196,6 +200,9 @@ class DistillConfig:
     top_p: float = 0.95
     seed: int = 0
     hint: bool = False
+    # an instruction for the teacher only (e.g. "be brief"), appended to the user turn in
+    # both passes; like the hint, never part of the SFT rows
+    teacher_note: str | None = None
     concurrency: int | None = None  # rows in flight; None: twice the engine's capacity
 
     def __post_init__(self) -> None:
@@ -251,7 +258,8 @@ async def distill_row(
 ) -> dict[str, Any]:
     """Draw the row's chains (one request, n = samples) and check each: the row's record."""
     hinted = pass_no == 2
-    chat = with_hint(row.messages, hint_text(protocol, row.label)) if hinted else row.messages
+    chat = with_hint(row.messages, config.teacher_note) if config.teacher_note else row.messages
+    chat = with_hint(chat, hint_text(protocol, row.label)) if hinted else chat
     params = SamplingParams(
         max_tokens=config.max_tokens or protocol.default_max_tokens,
         temperature=config.temperature,
@@ -329,6 +337,7 @@ def run_settings(config: DistillConfig, protocol: Protocol) -> dict[str, Any]:
         "temperature": config.temperature,
         "top_p": config.top_p,
         "seed": config.seed,
+        "teacher_note": config.teacher_note,
     }
 
 

@@ -21,16 +21,11 @@ import logging
 from typing import Any
 
 from reasonrm.errors import InputError, MissingDependencyError
-from reasonrm.training.config import (
-    SFTSettings,
-    TrainResult,
-    build_trl_args,
-    check_chat,
-    load_model,
-    peft_config,
-    read_data,
-    train_and_save,
-)
+from reasonrm.training.chats import check_chat, read_data
+from reasonrm.training.checkpoints import load_model, peft_config
+from reasonrm.training.config import SFTSettings
+from reasonrm.training.run import TrainResult, train_and_save
+from reasonrm.training.trl_args import build_trl_args
 from reasonrm.types import Message
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,112 @@
+"""A training run's start and end: resuming from the latest checkpoint, training, and the
+final save that `reasonrm judge --engine transformers` loads."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reasonrm.training.checkpoints import latest_checkpoint
+from reasonrm.training.config import SAVED_CONFIG, TrainSettings, dump_settings
+
+log = logging.getLogger(__name__)
+
+
+def resume_point(settings: TrainSettings) -> Path | None:
+    """The checkpoint to resume from, when `resume` and one exists; warns when the saved
+    settings differ (raising max_steps to train on is the usual, harmless change)."""
+    found = latest_checkpoint(settings.output_dir)
+    if found is None:
+        return None
+    if not settings.resume:
+        log.warning(
+            "resume is off: training from the start; checkpoints in %s will be overwritten",
+            settings.output_dir,
+        )
+        return None
+    saved = Path(settings.output_dir) / SAVED_CONFIG
+    if saved.is_file():
+        before = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
+        now = settings.model_dump(mode="json")
+        changed = sorted(k for k in now if before.get(k) != now[k])
+        if changed:
+            log.warning("resuming with changed settings: %s", ", ".join(changed))
+    log.info("resuming from %s", found)
+    return found
+
+
+@dataclass
+class TrainResult:
+    """Where the model went and what the run did."""
+
+    stage: str
+    output_dir: Path
+    global_step: int
+    steps_this_run: int
+    resumed_from: Path | None
+    seconds: float
+    rows: int
+    metrics: dict[str, Any] = field(default_factory=dict)
+    log_history: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "output_dir": str(self.output_dir),
+            "global_step": self.global_step,
+            "steps_this_run": self.steps_this_run,
+            "resumed_from": str(self.resumed_from) if self.resumed_from else None,
+            "seconds": round(self.seconds, 3),
+            "rows": self.rows,
+            "metrics": self.metrics,
+        }
+
+
+def train_and_save(trainer: Any, settings: TrainSettings, tokenizer: Any, rows: int) -> TrainResult:
+    """Train (resuming when there is a checkpoint), then save a folder that
+    `AutoModelForCausalLM.from_pretrained` loads, with its tokenizer and the settings."""
+    out = Path(settings.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    resume = resume_point(settings)
+    start_step = 0
+    if resume is not None:
+        state = resume / "trainer_state.json"
+        if state.is_file():
+            start_step = json.loads(state.read_text()).get("global_step", 0)
+    started = time.perf_counter()
+    output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    seconds = time.perf_counter() - started
+    save_final(trainer, settings, tokenizer)
+    step = trainer.state.global_step
+    return TrainResult(
+        stage=settings.STAGE,
+        output_dir=out,
+        global_step=step,
+        steps_this_run=step - start_step,
+        resumed_from=resume,
+        seconds=seconds,
+        rows=rows,
+        metrics=dict(output.metrics),
+        log_history=list(trainer.state.log_history),
+    )
+
+
+def save_final(trainer: Any, settings: TrainSettings, tokenizer: Any) -> None:
+    out = Path(settings.output_dir)
+    lora = settings.lora
+    if lora is None or not lora.merge:
+        trainer.save_model(str(out))  # gathers ZeRO-3 shards; a LoRA run saves its adapter
+    elif trainer.accelerator.is_main_process:
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        model.save_pretrained(str(out / "adapter"))
+        merged = model.merge_and_unload()
+        merged.save_pretrained(str(out))
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(str(out))
+        (out / SAVED_CONFIG).write_text(dump_settings(settings), encoding="utf-8")
