@@ -5,7 +5,7 @@ import json
 import pytest
 
 from reasonrm.errors import InputError
-from reasonrm.jsonl import ResumableWriter, iter_jsonl
+from reasonrm.jsonl import ResumableWriter, check_settings_file, iter_jsonl
 from reasonrm.pairs import comparison_from_row
 
 
@@ -65,3 +65,26 @@ def test_writer_resumes_and_cuts_a_half_written_row(tmp_path):
     w.close()
     rows = [json.loads(x) for x in path.read_text().splitlines()]
     assert [r["line"] for r in rows] == [1, 2, 3]
+
+
+def test_writer_records_settings_and_refuses_others(tmp_path):
+    path = tmp_path / "r.jsonl"
+    with ResumableWriter(path, key="line", settings={"model": "m", "votes": 1}) as w:
+        w.write({"line": 1})
+    assert json.loads(path.read_text())["settings"] == {"model": "m", "votes": 1}
+    with pytest.raises(InputError, match=r"other settings \(votes: 1 → 3\)"):
+        ResumableWriter(path, key="line", settings={"model": "m", "votes": 3})
+    # a setting added since the file was written is not a change
+    with ResumableWriter(path, key="line", settings={"model": "m", "votes": 1, "new": 0}) as w:
+        assert w.done == {1}
+        w.write({"line": 2})
+    assert len(path.read_text().splitlines()) == 2
+
+
+def test_settings_file_of_a_run_folder(tmp_path):
+    run = tmp_path / "run" / "run.json"
+    check_settings_file(run, {"protocol": "rrm", "seed": 0})
+    check_settings_file(run, {"protocol": "rrm", "seed": 0})  # the same run resumes
+    with pytest.raises(InputError, match="run holds results made with other settings"):
+        check_settings_file(run, {"protocol": "direct", "seed": 0})
+    assert json.loads(run.read_text()) == {"protocol": "rrm", "seed": 0}

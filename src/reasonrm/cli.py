@@ -44,6 +44,7 @@ from reasonrm.cli_common import (
 )
 from reasonrm.cli_train import add_top_level_commands, train_app
 from reasonrm.errors import InputError, ReasonRMError
+from reasonrm.jsonl import check_settings, check_settings_file
 from reasonrm.types import Comparison, Judgment
 
 app = typer.Typer(
@@ -96,6 +97,12 @@ def judge(
         if missing:
             raise InputError(f"missing {', '.join(missing)}")
         comparison = Comparison(prompt, a, b)  # validated before the model loads
+    settings = {"engine": engine.value, "model": model, "protocol": protocol, "votes": votes}
+    settings |= {"orders": orders.value, "adaptive": adaptive, "seed": seed}
+    settings |= {"max_tokens": max_tokens, "temperature": temperature}
+    settings |= {"force_verdict": force_verdict}
+    if output is not None:
+        check_settings(output, settings)  # before the model loads
     with _engine(engine, model, base_url, api_key_env, parallel, context, concurrency) as eng:
         judge_ = _make_judge(
             eng,
@@ -115,7 +122,7 @@ def judge(
             else:
                 _show(judgment)
         else:
-            _judge_file(judge_, input, output)
+            _judge_file(judge_, input, output, settings)
 
 
 def _show(j: Judgment) -> None:
@@ -143,12 +150,12 @@ def _show(j: Judgment) -> None:
     )
 
 
-def _judge_file(judge_, input: Path, output: Path) -> None:
+def _judge_file(judge_, input: Path, output: Path, settings: dict) -> None:
     from reasonrm.jsonl import ResumableWriter, iter_jsonl
     from reasonrm.pairs import comparison_from_row
 
     rows = list(iter_jsonl(input))  # small: lines of text; judgments are what costs
-    writer = ResumableWriter(output, key="line")
+    writer = ResumableWriter(output, key="line", settings=settings)
     todo = [(n, r) for n, r in rows if n not in writer.done]
     if writer.done:
         err.print(f"resuming: {len(writer.done)} of {len(rows)} pairs already in {output}")
@@ -259,8 +266,7 @@ def rank(
     settings |= {"model": model, "protocol": protocol, "votes": votes, "orders": orders.value}
     settings |= {"adaptive": adaptive, "seed": seed, "max_tokens": max_tokens}
     settings |= {"temperature": temperature}
-    _check_file_settings(output, settings)
-    writer = ResumableWriter(output, key="line")
+    writer = ResumableWriter(output, key="line", settings=settings)
     todo = [(n, r) for n, r in rows if n not in writer.done]
     if writer.done:
         err.print(f"resuming: {len(writer.done)} of {len(rows)} lines already in {output}")
@@ -298,7 +304,7 @@ def rank(
                         fail(number, row, result)
                     else:
                         row_out = {"line": number, "id": _row_id(row), **result.to_dict()}
-                        writer.write(row_out | {"settings": settings})
+                        writer.write(row_out)
                     progress.advance(task)
         except KeyboardInterrupt:
             writer.close()
@@ -492,7 +498,7 @@ def eval_run(
     items = (item for item in module.load(data) if item.key in keys)
     settings = {k: v for k, v in locals().items() if k in RUN_SETTINGS}
     settings |= {"engine": engine.value, "orders": orders.value, "items": len(keys)}
-    _check_run_settings(out / "run.json", settings)
+    check_settings_file(out / "run.json", settings)
     scored = {"n": 0, "sum": 0.0}
     with _engine(engine, model, base_url, api_key_env, parallel, context, concurrency) as eng:
         judge_ = _make_judge(
@@ -521,41 +527,6 @@ def eval_run(
                 err.print(f"interrupted; rerun the same command to resume from {out}")
                 raise typer.Exit(130) from None
     _print_score(benchmark, path, None, as_json=False)
-
-
-def _check_run_settings(path: Path, settings: dict) -> None:
-    """A run folder holds one run: resuming with other settings would mix two runs."""
-    if path.exists():
-        before = json.loads(path.read_text())
-        changed = [k for k in settings if before.get(k) != settings[k]]
-        if changed:
-            raise InputError(
-                f"{path.parent} holds a run with other settings ({', '.join(changed)}): "
-                "use another --out, or the same settings to resume"
-            )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(settings, indent=1) + "\n")
-
-
-def _check_file_settings(path: Path, settings: dict) -> None:
-    """An output file holds one run: its rows record their settings, and resuming with other
-    settings would mix two runs in one file."""
-    if not path.exists():
-        return
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                before = json.loads(line).get("settings")
-            except (json.JSONDecodeError, AttributeError):
-                continue
-            if before is not None:
-                changed = [k for k in settings if before.get(k) != settings[k]]
-                if changed:
-                    raise InputError(
-                        f"{path} holds rankings made with other settings ({', '.join(changed)}): "
-                        "use another --output, or the same settings to resume"
-                    )
-                return
 
 
 def _count_lines(path: Path) -> int:

@@ -30,6 +30,7 @@ from reasonrm.cli_common import (
     progress_bar,
 )
 from reasonrm.cli_common import open_engine as _engine
+from reasonrm.jsonl import check_settings, check_settings_file
 
 train_app = typer.Typer(
     no_args_is_help=True,
@@ -230,7 +231,7 @@ def train_distill(
     eng = _auto_engine(engine, teacher, base_url)
     settings = {"data": str(path.resolve()), "teacher": teacher, "engine": eng.value}
     settings |= d.run_settings(config, proto)
-    d.check_run_settings(out_dir / d.RUN, settings)  # before the teacher loads
+    check_settings_file(out_dir / d.RUN, settings)  # before the teacher loads
     names = {1: "pass 1", 2: "pass 2 (hint)"}
     with (
         _open_engine(eng, teacher, base_url, api_key_env, parallel, context, concurrency) as e,
@@ -350,7 +351,7 @@ def train_evaluate(
 ) -> None:
     """Held-out verdict accuracy and valid-verdict rate (greedy, no verdict forcing)."""
     from reasonrm.training import distill as d
-    from reasonrm.training.evaluate import check_results_file, eval_settings, evaluate
+    from reasonrm.training.evaluate import eval_settings, evaluate
 
     path = d.data_file(data, "heldout.jsonl")
     rows = d.read_labelled(path, limit)
@@ -358,7 +359,7 @@ def train_evaluate(
     eng = _auto_engine(engine, checkpoint, base_url)
     results = results or _default_results(checkpoint, path)
     settings = {"checkpoint": checkpoint, "engine": eng.value, "data": str(path.resolve())}
-    check_results_file(results, eval_settings(proto, max_tokens, settings))  # before loading
+    check_settings(results, eval_settings(proto, max_tokens, settings))  # before loading
     tally = {"n": 0, "correct": 0, "valid": 0}
     with (
         _open_engine(eng, checkpoint, base_url, api_key_env, parallel, context, concurrency) as e,

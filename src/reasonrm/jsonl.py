@@ -1,6 +1,11 @@
 """JSON-lines files that survive interruption: each row is flushed as it is written, a
 half-written last row (kill -9 mid-write) is cut off on reopening, and the keys already
-written are known, so a rerun skips them."""
+written are known, so a rerun skips them.
+
+One output holds one run. What decides its rows (model, protocol, votes, ...) is its
+settings: a JSONL output records them in every row (`ResumableWriter(settings=...)`), a run
+folder in a JSON file beside its rows (`check_settings_file`), and resuming with other
+settings is refused by the same rule either way (`refuse_other_settings`)."""
 
 from __future__ import annotations
 
@@ -34,12 +39,56 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | InputEr
             yield number, row
 
 
-class ResumableWriter:
-    """Append rows to a JSON-lines file, keyed by `key`; `done` holds the keys already there."""
+def refuse_other_settings(where: str | Path, before: dict[str, Any], now: dict[str, Any]) -> None:
+    """InputError naming what changed when `now` differs from the settings `before` on a key
+    both have (a key added since is not a change)."""
+    changed = [k for k in now if k in before and before[k] != now[k]]
+    if changed:
+        was = ", ".join(f"{k}: {before[k]!r} → {now[k]!r}" for k in changed)
+        raise InputError(
+            f"{where} holds results made with other settings ({was}): write to another "
+            "output, or use the same settings to resume"
+        )
 
-    def __init__(self, path: str | Path, key: str) -> None:
+
+def recorded_settings(path: str | Path) -> dict[str, Any]:
+    """The settings recorded in a JSON-lines output (its first row that has them), or {}."""
+    if Path(path).exists():
+        for _, row in iter_jsonl(path):
+            if isinstance(row, dict) and isinstance(row.get("settings"), dict):
+                return row["settings"]
+    return {}
+
+
+def check_settings(path: str | Path, settings: dict[str, Any]) -> None:
+    """Refuse to add rows made with `settings` to a JSON-lines output made with others."""
+    refuse_other_settings(path, recorded_settings(path), settings)
+
+
+def check_settings_file(path: str | Path, settings: dict[str, Any]) -> None:
+    """A run folder's settings file (run.json): refuse other settings, then record these."""
+    path = Path(path)
+    if path.exists():
+        try:
+            before = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            before = {}
+        refuse_other_settings(path.parent, before if isinstance(before, dict) else {}, settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=1) + "\n", encoding="utf-8")
+
+
+class ResumableWriter:
+    """Append rows to a JSON-lines file, keyed by `key`; `done` holds the keys already there.
+    With `settings`, the file must hold rows of the same settings (else InputError), and
+    every row written records them."""
+
+    def __init__(self, path: str | Path, key: str, settings: dict[str, Any] | None = None) -> None:
         self.path = Path(path)
         self.key = key
+        self.settings = settings
+        if settings is not None:
+            check_settings(self.path, settings)
         self.done: set = set()
         if self.path.exists():
             self._recover()
@@ -65,6 +114,8 @@ class ResumableWriter:
                 f.truncate(good)
 
     def write(self, row: dict[str, Any]) -> None:
+        if self.settings is not None:
+            row = row | {"settings": self.settings}
         self._file.write(json.dumps(row, ensure_ascii=False) + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())

@@ -82,6 +82,15 @@ def test_batch_judging_reports_bad_rows_and_resumes(tmp_path, smollm2_path):
     assert "resuming: 2 of 5" in result.output
     rows = _rows(out)
     assert sorted(r["line"] for r in rows) == [1, 2, 3, 4, 5]  # nothing lost, nothing twice
+    assert all(r["settings"]["orders"] == "random" for r in rows)
+
+    # Resuming with other settings would mix two runs in one file: refused, file untouched.
+    before = out.read_text()
+    other = runner.invoke(app, [*args, "--votes", "3"])
+    assert other.exit_code == 2 and "other settings (votes: 1 → 3)" in " ".join(
+        other.output.split()
+    )
+    assert out.read_text() == before
 
 
 @pytest.mark.parametrize(

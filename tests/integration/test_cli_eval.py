@@ -30,7 +30,9 @@ def test_run_resume_and_settings_guard(tmp_path, shared_data, smollm2_path):
     assert len((out / "results.jsonl").read_text().splitlines()) == 3
 
     result = runner.invoke(app, [*args, "--protocol", "direct"])
-    assert result.exit_code == 2 and "other settings (protocol)" in result.output.replace("\n", " ")
+    assert result.exit_code == 2 and "other settings (protocol: 'rrm' → 'direct')" in " ".join(
+        result.output.split()
+    )
 
 
 def test_judgebench_run_judges_both_orders(tmp_path, shared_data, smollm2_path):

@@ -52,7 +52,7 @@ def test_rank_file_with_knockout_and_elo_resumes_and_reports_bad_lines(smollm2_p
     other = runner.invoke(
         app, ["rank", "--input", str(src), "--output", str(out), *SMALL, "--seed", "1"]
     )
-    assert other.exit_code == 2 and "other settings (seed)" in other.output
+    assert other.exit_code == 2 and "other settings (seed: 0 → 1)" in " ".join(other.output.split())
     assert len(_rows(out)) == 5
     small = tmp_path / "three.jsonl"
     small.write_text(

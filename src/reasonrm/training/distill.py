@@ -53,7 +53,7 @@ from typing import Any
 
 from reasonrm.engines.base import Engine, map_in_order
 from reasonrm.errors import ContextLengthError, EngineError, InputError, ReasonRMError
-from reasonrm.jsonl import ResumableWriter, iter_jsonl, latest_by
+from reasonrm.jsonl import ResumableWriter, check_settings_file, iter_jsonl, latest_by
 from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.types import Message, Sample, SamplingParams
 
@@ -168,24 +168,6 @@ def resolve_protocol(path: str | Path, protocol: str | None) -> Protocol:
             f"not {protocol!r}; pass --protocol {rendered}, or prepare the data again"
         )
     return get_protocol(protocol or rendered or "rrm")
-
-
-def check_run_settings(path: Path, settings: dict[str, Any]) -> None:
-    """A run folder holds one run: resuming with other settings would mix two runs."""
-    if path.exists():
-        try:
-            before = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            before = {}
-        changed = [k for k in settings if k in before and before[k] != settings[k]]
-        if changed:
-            was = ", ".join(f"{k}: {before[k]!r} → {settings[k]!r}" for k in changed)
-            raise InputError(
-                f"{path.parent} holds a run made with other settings ({was}): use another "
-                "output folder, or the same settings to resume"
-            )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(settings, indent=1) + "\n", encoding="utf-8")
 
 
 # --- one row --------------------------------------------------------------------------
@@ -364,7 +346,7 @@ def distill(
     config = config or DistillConfig()
     proto = get_protocol(protocol)
     out = Path(out_dir)
-    check_run_settings(out / RUN, run_settings(config, proto) | (settings or {}))
+    check_settings_file(out / RUN, run_settings(config, proto) | (settings or {}))
     in_flight = config.concurrency or max(16, 2 * engine.capacity)
     writer = ResumableWriter(out / CHAINS, key="key")
     records = latest_by(out / CHAINS, "key")

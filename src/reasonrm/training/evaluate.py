@@ -113,19 +113,6 @@ def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def check_file_settings(path: Path, results: dict[str, dict[str, Any]], settings: dict) -> None:
-    """A results file holds one evaluation: resuming with other settings would mix two."""
-    first = next(iter(results.values()), None)
-    before = (first or {}).get("settings") or {}
-    changed = [k for k in settings if k in before and before[k] != settings[k]]
-    if changed:
-        was = ", ".join(f"{k}: {before[k]!r} → {settings[k]!r}" for k in changed)
-        raise InputError(
-            f"{path} holds results made with other settings ({was}): use another --out, "
-            "or the same settings to resume"
-        )
-
-
 def eval_settings(
     protocol: str | Protocol, max_tokens: int | None, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -135,12 +122,6 @@ def eval_settings(
     if budget < 1:
         raise InputError("--max-tokens must be at least 1")
     return {"protocol": proto.name, "max_tokens": budget} | (extra or {})
-
-
-def check_results_file(path: str | Path, settings: dict[str, Any]) -> None:
-    """Refuse to resume a results file made with other settings (before a model loads)."""
-    path = Path(path)
-    check_file_settings(path, latest_by(path, "id"), settings)
 
 
 @dataclass
@@ -170,11 +151,10 @@ def evaluate(
     settings = eval_settings(proto, max_tokens, settings)
     budget = settings["max_tokens"]
     path = Path(out)
-    writer = ResumableWriter(path, key="id")
+    writer = ResumableWriter(path, key="id", settings=settings)
     judged = 0
     try:
         results = latest_by(path, "id")
-        check_file_settings(path, results, settings)
         todo = [r for r in rows if r.id not in results or results[r.id].get("error") is not None]
         if on_start:
             on_start(len(rows), len(rows) - len(todo))
@@ -182,7 +162,6 @@ def evaluate(
         work = lambda r: evaluate_row(engine, proto, r, budget)  # noqa: E731
         with closing(map_in_order(work, todo, in_flight)) as stream:
             for result in stream:
-                result["settings"] = settings
                 writer.write(result)
                 results[result["id"]] = result
                 judged += 1
