@@ -128,3 +128,42 @@ def quality_judge(chat: list[Message], params: SamplingParams) -> str:
     first, second = user.split("### Assistant 1")[1].split("### Assistant 2")
     q1, q2 = (int(re.search(r"q=(\d+)", s).group(1)) for s in (first, second))
     return "\\boxed{Assistant 1}" if q1 >= q2 else "\\boxed{Assistant 2}"
+
+
+# appended for the server tests (the imports above are left as they were)
+import asyncio  # noqa: E402
+import threading  # noqa: E402
+
+
+class GatedEngine(ScriptedEngine):
+    """A ScriptedEngine whose requests wait until `gate` is set: a slow engine, for tests of
+    queues, timeouts, cancellation and shutdown. Thread-safe to drive from a test while the
+    engine runs on another loop (the server runs engine calls on the shared loop).
+    `entered` counts requests that reached the engine; `calls` only those that finished."""
+
+    def __init__(self, script: ScriptFn | Iterable[Scripted], *, capacity: int = 1) -> None:
+        super().__init__(script)
+        self.gate = threading.Event()
+        self.entered = 0
+        self.cancelled = 0
+        self.closed = False
+        self._capacity = capacity
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    async def agenerate(
+        self, chats: list[list[Message]], params: SamplingParams
+    ) -> list[list[Sample]]:
+        self.entered += 1
+        try:
+            while not self.gate.is_set():
+                await asyncio.sleep(0.002)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        return await super().agenerate(chats, params)
+
+    def close(self) -> None:
+        self.closed = True

@@ -42,6 +42,7 @@ from reasonrm.cli_common import (  # noqa: F401 (cli_train and tests use some th
 from reasonrm.cli_common import (
     open_engine as _engine,
 )
+from reasonrm.cli_serve import serve
 from reasonrm.cli_train import add_top_level_commands, train_app
 from reasonrm.errors import InputError, ReasonRMError
 from reasonrm.jsonl import check_settings, check_settings_file
@@ -719,6 +720,7 @@ def data_prepare(
 
 app.add_typer(train_app, name="train")
 add_top_level_commands(app)
+app.command()(serve)
 
 
 def main() -> None:
