@@ -645,6 +645,24 @@ def models_verify(name: str) -> None:
     out.print(f"{name}: sha256 OK ({path})")
 
 
+@models_app.command("export")
+@friendly
+def models_export(
+    model: Annotated[str, typer.Argument(help="Registry name or .gguf file.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the checkpoint.")],
+) -> None:
+    """Dequantize a GGUF model into a Hugging Face checkpoint folder (what training starts
+    from and `--engine transformers` loads, in bfloat16 where the CPU has it)."""
+    from reasonrm.training.checkpoints import load_trainable
+
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise InputError(f"{out_dir} is not empty: give a new folder")
+    net, tokenizer = load_trainable(model)
+    net.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    out.print(f"{model}: {out_dir}")
+
+
 @app.command()
 def protocols() -> None:
     """The prompt formats a judge can use."""

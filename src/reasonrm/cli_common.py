@@ -62,7 +62,7 @@ def open_engine(
         return load_engine(
             "openai", model, base_url=base_url, api_key_env=api_key_env, concurrency=concurrency
         )
-    return load_engine("transformers", model)
+    return load_engine("transformers", model, batch_size=parallel)
 
 
 # Engine and judge options, shared by the commands that judge.
@@ -99,7 +99,10 @@ ConcurrencyOpt = Annotated[
 ApiKeyEnvOpt = Annotated[
     str, typer.Option(help="openai engine: environment variable holding the API key.")
 ]
-ParallelOpt = Annotated[int, typer.Option(help="llamacpp engine: parallel slots.")]
+ParallelOpt = Annotated[
+    int,
+    typer.Option(min=1, help="llamacpp engine: parallel slots; transformers engine: batch size."),
+]
 ContextOpt = Annotated[int, typer.Option(help="llamacpp engine: context tokens per slot.")]
 
 

@@ -177,3 +177,26 @@ def test_models_list_verify_and_corruption(tmp_path, smollm2_path, monkeypatch):
     assert result.exit_code == 2 and "sha256" in result.output
     assert not target.exists()  # a corrupt file is never loaded later
     assert os.environ["REASONRM_CACHE"] == str(cache)
+
+
+def test_models_export_writes_a_checkpoint_the_transformers_engine_loads(tmp_path, smollm2_path):
+    pytest.importorskip("transformers")
+    from reasonrm.engines.transformers import TransformersEngine
+    from reasonrm.types import SamplingParams
+
+    folder = tmp_path / "base"
+    result = runner.invoke(app, ["models", "export", "smollm2-135m", "--out", str(folder)])
+    assert result.exit_code == 0, result.output
+    engine = TransformersEngine(str(folder), dtype="float32")
+    gguf = TransformersEngine(str(smollm2_path))  # float32 from the GGUF itself
+    try:
+        chat = [[{"role": "user", "content": "Name a primary colour."}]]
+        params = SamplingParams(max_tokens=12, temperature=0.0)
+        # the same weights: greedy text is the same
+        assert engine.generate(chat, params)[0][0].text == gguf.generate(chat, params)[0][0].text
+        assert engine.net.config.num_hidden_layers == gguf.net.config.num_hidden_layers
+    finally:
+        engine.close()
+        gguf.close()
+    again = runner.invoke(app, ["models", "export", "smollm2-135m", "--out", str(folder)])
+    assert again.exit_code == 2 and "is not empty" in again.output

@@ -1,0 +1,265 @@
+"""`reasonrm serve` under load, on loopback: one client at a time against N concurrent clients,
+then a fault run.
+
+The server is the real command (`reasonrm serve --port 0`) in a child process with the
+embedded default model. Every request judges one real RewardBench pair (both orders, as
+serve does by default). Phase "1 client" sends them one after another; phase "N clients"
+sends the same number of pairs from N concurrent clients. Throughput is pairs per second
+of wall time; latency is per request. Any non-200 answer or transport error counts as
+failed, and every request must come back (none lost).
+
+The ceiling: after the server stops, the same pairs are judged in process by the engine
+alone through `Judge` (one at a time, then all at once), so the server's ratio can be read
+against what the engine itself gains from concurrency on this machine.
+
+Fault run (`--no-fault` to skip): at the same time as N good clients, clients that hang
+up mid-request, pairs too long for the model's context (an engine error for that pair),
+and malformed bodies. Every good request must get its 200 with judgments; every accepted
+bad one an answer with a clear error; the server must still answer /health afterwards.
+
+Usage: python benchmarks/serve_load.py [--model qwen2.5-1.5b --clients 16 --requests 16
+        --max-tokens 64 --parallel 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+from common import report, rewardbench_pairs
+
+
+class Server:
+    """`reasonrm serve --port 0` in a child process; waits for its ready line."""
+
+    def __init__(self, args: list[str], timeout: float = 600) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "reasonrm.cli", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=os.environ | {"COLUMNS": "200"},
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        deadline = time.monotonic() + timeout
+        self.url = None
+        while self.url is None and time.monotonic() < deadline and self.proc.poll() is None:
+            for line in list(self.lines):
+                if found := re.search(r"reasonrm serving at (http://\S+)", line):
+                    self.url = found.group(1)
+            time.sleep(0.2)
+        if self.url is None:
+            self.stop()
+            sys.exit("the server did not start:\n" + "".join(self.lines))
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(300)
+
+
+def pair_body(c) -> dict:
+    return {"pairs": [{"prompt": c.prompt, "a": c.a, "b": c.b}]}
+
+
+async def one_request(client: httpx.AsyncClient, url: str, body: dict) -> dict:
+    started = time.perf_counter()
+    try:
+        r = await client.post(url + "/v1/judge", json=body)
+        ok = r.status_code == 200 and all(j["error"] is None for j in r.json()["judgments"])
+        status = r.status_code
+    except httpx.HTTPError as e:
+        ok, status = False, type(e).__name__
+    return {"ok": ok, "status": status, "seconds": time.perf_counter() - started}
+
+
+async def run_clients(url: str, bodies: list[dict], clients: int) -> dict:
+    """`clients` workers share the bodies; each sends its next one when its last returns."""
+    queue = list(reversed(bodies))
+    results: list[dict] = []
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while queue:
+            results.append(await one_request(client, url, queue.pop()))
+
+    started = time.perf_counter()
+    async with httpx.AsyncClient(timeout=1800) as client:
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+    wall = time.perf_counter() - started
+    latencies = sorted(r["seconds"] for r in results)
+    return {
+        "clients": clients,
+        "requests": len(bodies),
+        "answered": len(results),
+        "failed": sum(not r["ok"] for r in results),
+        "seconds": round(wall, 1),
+        "pairs_per_s": round(len(bodies) / wall, 4),
+        "p50_s": round(statistics.median(latencies), 2),
+        "p99_s": round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 2),
+    }
+
+
+async def fault_run(url: str, bodies: list[dict], clients: int) -> dict:
+    """Good requests alongside hang-ups, over-long pairs and malformed bodies."""
+    long_pair = {"pairs": [{"prompt": "Summarise: " + "lorem ipsum " * 6000, "a": "x", "b": "y"}]}
+    malformed = [
+        b"{not json",
+        json.dumps({"pairs": [{"prompt": "p", "a": "a"}]}).encode(),
+        json.dumps({"pairs": "none"}).encode(),
+    ]
+    out = {"good_ok": 0, "good_failed": 0, "hangups": 0, "long_clear_error": 0}
+    out |= {"long_other": 0, "malformed_422": 0, "malformed_other": 0}
+
+    async def good(client: httpx.AsyncClient, body: dict) -> None:
+        r = await one_request(client, url, body)
+        out["good_ok" if r["ok"] else "good_failed"] += 1
+
+    async def hang_up(body: dict) -> None:
+        async with httpx.AsyncClient(timeout=0.5) as c:
+            try:
+                await c.post(url + "/v1/judge", json=body)
+            except httpx.TimeoutException:
+                out["hangups"] += 1
+
+    async def too_long(client: httpx.AsyncClient) -> None:
+        r = await client.post(url + "/v1/judge", json=long_pair)
+        error = r.status_code == 200 and (r.json()["judgments"][0]["error"] or "")
+        clear = "context" in error or "too long" in error or r.status_code == 413
+        out["long_clear_error" if clear else "long_other"] += 1
+
+    async def bad(client: httpx.AsyncClient, raw: bytes) -> None:
+        r = await client.post(
+            url + "/v1/judge", content=raw, headers={"Content-Type": "application/json"}
+        )
+        clear = r.status_code == 422 and r.json().get("detail")
+        out["malformed_422" if clear else "malformed_other"] += 1
+
+    async with httpx.AsyncClient(timeout=1800) as client:
+        await asyncio.gather(
+            *(good(client, b) for b in bodies[:clients]),
+            *(hang_up(b) for b in bodies[clients : clients + 4]),
+            *(too_long(client) for _ in range(2)),
+            *(bad(client, raw) for raw in malformed),
+        )
+        health = await client.get(url + "/health")
+        after = await one_request(client, url, bodies[0])
+    out["health_after"] = health.status_code
+    out["served_after"] = after["ok"]
+    return out
+
+
+def engine_ceiling(args, pairs) -> tuple[dict, dict]:
+    """The same pairs judged in process (both orders, as serve does): one at a time, then
+    all at once; the engine's own gain from concurrency."""
+    from reasonrm import Judge, load_engine
+
+    def phase(clients: int) -> dict:
+        started = time.perf_counter()
+        judge = Judge(engine, "rrm", orders="both", max_tokens=args.max_tokens, concurrency=clients)
+        judgments = list(judge.judge_many(pairs, errors="return"))
+        wall = time.perf_counter() - started
+        return {
+            "clients": clients,
+            "requests": len(pairs),
+            "answered": len(judgments),
+            "failed": sum(j.error is not None for j in judgments),
+            "seconds": round(wall, 1),
+            "pairs_per_s": round(len(pairs) / wall, 4),
+        }
+
+    engine = load_engine("llamacpp", args.model, parallel=args.parallel, context=args.context)
+    try:
+        list(Judge(engine, "rrm", max_tokens=args.max_tokens).judge_many(pairs[:2]))  # warm-up
+        return phase(1), phase(args.clients)
+    finally:
+        engine.close()
+
+
+def metric(url: str, name: str) -> float:
+    text = httpx.get(url + "/metrics").text
+    return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="qwen2.5-1.5b")
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--requests", type=int, default=16, help="pairs per phase")
+    ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--parallel", type=int, default=8, help="llama.cpp slots")
+    ap.add_argument("--context", type=int, default=4096)
+    ap.add_argument("--no-fault", dest="fault", action="store_false")
+    ap.add_argument("--no-ceiling", dest="ceiling", action="store_false")
+    args = ap.parse_args()
+
+    pairs = rewardbench_pairs(args.requests, max_chars=1200)
+    bodies = [pair_body(c) for c in pairs]
+    server = Server(
+        [
+            "--model", args.model, "--max-tokens", str(args.max_tokens),
+            "--parallel", str(args.parallel), "--context", str(args.context),
+        ]
+    )  # fmt: skip
+    try:
+        print(f"serving at {server.url}; {args.requests} pairs per phase", flush=True)
+        asyncio.run(run_clients(server.url, bodies[:2], 1))  # warm-up, not counted
+        single = asyncio.run(run_clients(server.url, bodies, 1))
+        print(f"1 client: {single}", flush=True)
+        many = asyncio.run(run_clients(server.url, bodies, args.clients))
+        print(f"{args.clients} clients: {many}", flush=True)
+        fault = asyncio.run(fault_run(server.url, bodies, args.clients)) if args.fault else None
+        failed_jobs = metric(server.url, "reasonrm_failed_jobs_total")
+    finally:
+        server.stop()
+
+    ratio = many["pairs_per_s"] / single["pairs_per_s"]
+    report(
+        f"reasonrm serve on loopback: {args.model}, max_tokens {args.max_tokens}", [single, many]
+    )
+    print(f"throughput ratio, {args.clients} clients vs 1: {ratio:.2f}x (target 1.5x)")
+    ceiling = None
+    if args.ceiling:
+        alone = engine_ceiling(args, pairs)
+        ceiling = alone[1]["pairs_per_s"] / alone[0]["pairs_per_s"]
+        report("The engine alone (Judge in process, no HTTP)", list(alone))
+        print(
+            f"engine alone, {args.clients} at once vs 1: {ceiling:.2f}x; the server reaches "
+            f"{ratio / ceiling:.2f} of that ceiling"
+        )
+    if fault:
+        report("Fault run", [fault])
+    print(
+        json.dumps(
+            {
+                "benchmark": "serve_load",
+                "model": args.model,
+                "max_tokens": args.max_tokens,
+                "parallel": args.parallel,
+                "single": single,
+                "concurrent": many,
+                "throughput_ratio": round(ratio, 3),
+                "engine_ceiling_ratio": round(ceiling, 3) if ceiling else None,
+                "fault": fault,
+                "server_failed_jobs": failed_jobs,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
