@@ -173,6 +173,17 @@ def test_hint_pass_keeps_checked_chains_without_the_hint(tmp_path):
     assert result.stats["rows_with_kept_chain"] == 2
 
 
+def test_balance_keeps_as_many_a_as_b_rows(tmp_path):
+    data = write_data(tmp_path / "data", ["A", "A", "B", "A", "B", "A"])
+    script = {f"q{i}": [ONE if label == "A" else TWO] for i, label in enumerate("AABABA")}
+    result = run(Teacher(script).engine, data, tmp_path / "out", samples=1, balance=True)
+    train = lines(tmp_path / "out" / "train.jsonl")
+    # every chain was kept, but only the first two of each label are written
+    assert [r["source_id"] for r in train] == ["r0", "r1", "r2", "r4"]
+    assert result.stats["sft_labels"] == {"A": 2, "B": 2} and result.stats["sft_rows"] == 4
+    assert result.stats["passes"]["1"]["kept"] == 6
+
+
 def test_teacher_note_reaches_the_teacher_only(tmp_path):
     data = write_data(tmp_path / "data", ["A", "B"])
     note = "Be brief."

@@ -190,6 +190,13 @@ def train_distill(
             "verdict (the SFT row never shows it)."
         ),
     ] = False,
+    balance: Annotated[
+        bool,
+        typer.Option(
+            help="As many SFT rows labelled A as B (the first of each, in data order), so "
+            "that a teacher's position bias does not teach the student to name one slot."
+        ),
+    ] = False,
     teacher_note: Annotated[
         str | None,
         typer.Option(
@@ -222,6 +229,7 @@ def train_distill(
     config = d.DistillConfig(
         samples=samples,
         keep=keep,
+        balance=balance,
         max_tokens=max_tokens,
         temperature=temperature,
         seed=seed,

@@ -177,6 +177,10 @@ def resolve_protocol(path: str | Path, protocol: str | None) -> Protocol:
 class DistillConfig:
     samples: int = 4
     keep: int = 1
+    # drop SFT rows of the more frequent label until both labels have as many: a teacher
+    # with a position bias is right more often on one slot, and a student trained on its
+    # kept chains learns to name that slot
+    balance: bool = False
     max_tokens: int | None = None  # None: the protocol's default budget
     temperature: float = 0.7
     top_p: float = 0.95
@@ -417,6 +421,18 @@ def sft_rows(
     return out
 
 
+def balanced(train: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first rows of each label, as many of each as the rarer label has, in data order."""
+    counts = {label: sum(r["label"] == label for r in train) for label in ("A", "B")}
+    room = dict.fromkeys(counts, min(counts.values()))
+    out = []
+    for r in train:
+        if room[r["label"]] > 0:
+            room[r["label"]] -= 1
+            out.append(r)
+    return out
+
+
 def pass_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
     done = [r for r in records if r["status"] == OK]
     chains = [c for r in done for c in r["chains"]]
@@ -444,7 +460,7 @@ def distill_stats(
     records: dict[str, dict[str, Any]],
     config: DistillConfig,
     protocol: Protocol,
-    written: int,
+    train: list[dict[str, Any]],
 ) -> dict[str, Any]:
     passes = {
         str(p): pass_stats([rec for rec in records.values() if rec["pass"] == p]) for p in (1, 2)
@@ -459,11 +475,13 @@ def distill_stats(
         "protocol": protocol.name,
         "samples": config.samples,
         "keep": config.keep,
+        "balance": config.balance,
         "hint": config.hint,
         "rows": len(done & ids),
         "rows_too_long": len(too_long & ids),
         "rows_with_kept_chain": len(with_chain & ids),
-        "sft_rows": written,
+        "sft_rows": len(train),
+        "sft_labels": {label: sum(r["label"] == label for r in train) for label in ("A", "B")},
         "passes": passes,
         "teacher_tokens": {
             "prompt": sum(p["prompt_tokens"] for p in passes.values()),
@@ -485,13 +503,15 @@ def write_outputs(
     if stray:
         log.warning("%d rows in %s are not in the data file; they are left out", len(stray), CHAINS)
     train = sft_rows(rows, records, config.keep)
+    if config.balance:
+        train = balanced(train)
     path = out / TRAIN
     tmp = path.with_suffix(".jsonl.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in train)
     tmp.replace(path)
     stats = distill_stats(
-        rows, {k: v for k, v in records.items() if v["id"] in known}, config, protocol, len(train)
+        rows, {k: v for k, v in records.items() if v["id"] in known}, config, protocol, train
     )
     (out / STATS).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
     return stats, path
