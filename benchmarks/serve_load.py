@@ -12,7 +12,7 @@ The ceiling: after the server stops, the same pairs are judged in process by the
 alone through `Judge` (one at a time, then all at once), so the server's ratio can be read
 against what the engine itself gains from concurrency on this machine.
 
-Fault run (`--no-fault` to skip): at the same time as N good clients, clients that hang
+Fault run (`--no-fault` to skip): at the same time as N/2 good clients, clients that hang
 up mid-request, pairs too long for the model's context (an engine error for that pair),
 and malformed bodies. Every good request must get its 200 with judgments; every accepted
 bad one an answer with a clear error; the server must still answer /health afterwards.
@@ -151,8 +151,8 @@ async def fault_run(url: str, bodies: list[dict], clients: int) -> dict:
 
     async with httpx.AsyncClient(timeout=1800) as client:
         await asyncio.gather(
-            *(good(client, b) for b in bodies[:clients]),
-            *(hang_up(b) for b in bodies[clients : clients + 4]),
+            *(good(client, b) for b in bodies[: clients // 2]),
+            *(hang_up(b) for b in bodies[-4:]),
             *(too_long(client) for _ in range(2)),
             *(bad(client, raw) for raw in malformed),
         )
@@ -203,11 +203,12 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--parallel", type=int, default=8, help="llama.cpp slots")
     ap.add_argument("--context", type=int, default=4096)
+    ap.add_argument("--max-chars", type=int, default=600, help="longest pair (prompt + both)")
     ap.add_argument("--no-fault", dest="fault", action="store_false")
     ap.add_argument("--no-ceiling", dest="ceiling", action="store_false")
     args = ap.parse_args()
 
-    pairs = rewardbench_pairs(args.requests, max_chars=1200)
+    pairs = rewardbench_pairs(args.requests, max_chars=args.max_chars)
     bodies = [pair_body(c) for c in pairs]
     server = Server(
         [
