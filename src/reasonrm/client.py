@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -28,7 +27,7 @@ import httpx
 from reasonrm.api_models import Health, JudgeResponse, ModelList, RankResponse, RewardResponse
 from reasonrm.engines.base import run_sync
 from reasonrm.errors import EngineError, EngineUnavailableError, InputError, ReasonRMError
-from reasonrm.group_rewards import text_of
+from reasonrm.group_rewards import group_by_prompt, text_of
 from reasonrm.types import Comparison
 
 log = logging.getLogger(__name__)
@@ -358,10 +357,7 @@ class RemoteJudgeReward:
         size = self.num_generations
         if size is not None:
             return [rows[k : k + size] for k in range(0, len(rows), size)]
-        by_prompt: dict[str, list[int]] = {}
-        for i in rows:
-            by_prompt.setdefault(json.dumps(prompts[i], sort_keys=True, default=str), []).append(i)
-        return list(by_prompt.values())
+        return group_by_prompt(prompts, rows)
 
 
 def remote_verdict_reward(base_url: str = DEFAULT_URL, **options: Any) -> RemoteJudgeReward:

@@ -25,6 +25,15 @@ def text_of(completion: Any) -> str:
     raise TypeError(f"a completion must be a string or a list of messages, got {completion!r}")
 
 
+def group_by_prompt(prompts: list[Any], rows: Any = None) -> list[list[int]]:
+    """`rows` (default: all) grouped by equal prompt (text or message list), groups in order
+    of first appearance."""
+    by_prompt: dict[str, list[int]] = {}
+    for i in range(len(prompts)) if rows is None else rows:
+        by_prompt.setdefault(json.dumps(prompts[i], sort_keys=True, default=str), []).append(i)
+    return list(by_prompt.values())
+
+
 class TournamentReward:
     """A TRL reward function. Completions are grouped by prompt (TRL passes each prompt
     `num_generations` times); each group plays a tournament (`ranker`'s method) and every
@@ -69,13 +78,10 @@ class TournamentReward:
         return rewards
 
     def _groups(self, prompts: list[Any]) -> list[list[int]]:
-        keys = [json.dumps(p, sort_keys=True, default=str) for p in prompts]
         size = self.num_generations
         if size is None:
-            by_prompt: dict[str, list[int]] = {}
-            for i, key in enumerate(keys):
-                by_prompt.setdefault(key, []).append(i)
-            return list(by_prompt.values())
+            return group_by_prompt(prompts)
+        keys = [json.dumps(p, sort_keys=True, default=str) for p in prompts]
         if len(keys) % size:
             raise InputError(f"{len(keys)} completions do not split into groups of {size}")
         groups = [list(range(start, start + size)) for start in range(0, len(keys), size)]
