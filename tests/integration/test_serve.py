@@ -136,16 +136,20 @@ def test_grpo_trains_on_a_remote_judge(server, tmp_path):
 
     from reasonrm.training.checkpoints import tiny_random_model
 
+    # Against a reference, the rewards are -1, 0 or +1 per row.
+    reward = RemoteJudgeReward(server.url, api_key=KEY)
+    prompts = [[{"role": "user", "content": q}] for q, _, _ in PAIRS]
+    vs_ref = reward(prompts, [bad for _, _, bad in PAIRS], reference=[g for _, g, _ in PAIRS])
+    assert len(vs_ref) == 2 and set(vs_ref) <= {-1.0, 0.0, 1.0} and reward.failures == 0
+
+    # GRPO ranks each prompt's group. A knockout always crowns one completion (reward 1)
+    # above the rest, so every group has spread and the update cannot be zero. Training
+    # against a reference gives no such promise: a judge that never gives a verdict scores
+    # every completion 0.
     torch.manual_seed(0)
     policy, tokenizer = tiny_random_model(seed=0)
     before = {n: p.detach().clone() for n, p in policy.named_parameters()}
-    reward = RemoteJudgeReward(server.url, api_key=KEY)
-    data = Dataset.from_dict(
-        {
-            "prompt": [[{"role": "user", "content": q}] for q, _, _ in PAIRS],
-            "reference": [good for _, good, _ in PAIRS],
-        }
-    )
+    reward = RemoteJudgeReward(server.url, api_key=KEY, num_generations=4)
     config = GRPOConfig(
         output_dir=str(tmp_path),
         use_cpu=True,
@@ -164,16 +168,18 @@ def test_grpo_trains_on_a_remote_judge(server, tmp_path):
         model=policy,
         reward_funcs=[reward],
         args=config,
-        train_dataset=data,
+        train_dataset=Dataset.from_dict({"prompt": prompts}),
         processing_class=tokenizer,
     )
     trainer.train()
     reward.close()
 
     assert trainer.state.global_step == 2 and reward.calls == 2 and reward.failures == 0
-    name = f"rewards/{reward.__name__}/mean"
-    logged = [h[name] for h in trainer.state.log_history if name in h]
-    assert len(logged) == 2 and all(-1.0 <= r <= 1.0 for r in logged)
+    logged = [h for h in trainer.state.log_history if f"rewards/{reward.__name__}/mean" in h]
+    assert len(logged) == 2
+    for h in logged:  # champion 1 and the others below it: mean in (0, 1), spread > 0
+        assert 0.0 < h[f"rewards/{reward.__name__}/mean"] < 1.0
+        assert h[f"rewards/{reward.__name__}/std"] > 0
     after = dict(policy.named_parameters())
     assert any(not torch.equal(before[n], after[n].detach()) for n in before)
 
