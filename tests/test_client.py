@@ -20,6 +20,7 @@ from reasonrm.client import (
     remote_verdict_reward,
 )
 from reasonrm.errors import EngineError, EngineUnavailableError, InputError
+from reasonrm.group_rewards import TournamentReward
 from reasonrm.judge import Judge
 from reasonrm.ranking import Ranker
 from reasonrm.server.app import create_app
@@ -126,10 +127,25 @@ def test_remote_judge_reward_judges_references_and_ranks_groups(live_url):
         verdict[expected_winner(t, r)] for t, r in zip(texts[:3], references[:3], strict=True)
     ]
     ranker = Ranker(Judge(ScriptedEngine(judge_script), orders="both"), "knockout")
-    assert got[3:] == pytest.approx(ranker.rank(group_prompt, texts[3:]).rewards)
+    # the bracket seeded as TournamentReward seeds it: seed, call number, group
+    assert got[3:] == pytest.approx(ranker.rank(group_prompt, texts[3:], seed="0|1|0").rewards)
     assert got[4] == 1.0  # q=4 wins its group
     assert reward.__name__ == "remote_judge_knockout" and reward.failures == 0
     reward.close()
+
+
+def test_remote_rewards_equal_the_local_tournament_reward_call_by_call(live_url):
+    remote = RemoteJudgeReward(live_url, api_key=KEY, num_generations=5, seed=7)
+    ranker = Ranker(Judge(ScriptedEngine(judge_script), orders="both"), "knockout", seed=7)
+    local = TournamentReward(ranker, num_generations=5)
+    prompts = ["P"] * 5 + ["Q"] * 5
+    completions = [f"line q={q}" for q in (1, 1, 2, 2, 3, 5, 4, 4, 0, 0)]  # ties: seeded
+    remote_calls = [remote(prompts, completions) for _ in range(3)]
+    local_calls = [local(prompts, completions) for _ in range(3)]
+    for got, want in zip(remote_calls, local_calls, strict=True):
+        assert got == pytest.approx(want)
+    assert len({tuple(r) for r in remote_calls}) > 1  # brackets change from call to call
+    remote.close()
 
 
 def test_remote_verdict_reward_without_references_ranks_every_prompt(live_url):

@@ -203,6 +203,24 @@ async def test_rank_matches_the_library_ranker(method):
         assert got["ranking"] == sorted(range(n), key=lambda i: -quality[i])
 
 
+async def test_rank_takes_a_seed_per_request():
+    quality = [3, 1, 5, 2, 4, 6, 0]
+    responses = [f"answer q={q}" for q in quality]
+    library = Ranker(Judge(ScriptedEngine(quality_judge), orders="both"), "knockout")
+    app = make_app(ScriptedEngine(quality_judge))
+    got = {}
+    async with serving(app) as client:
+        for seed in (None, 0, 1, 2, 3):
+            body = {"prompt": "Best?", "responses": responses, "seed": seed}
+            response = await client.post("/v1/rank", json=body)
+            assert response.status_code == 200, response.text
+            got[seed] = response.json()["ranking"]
+    for seed in (0, 1, 2, 3):  # the bracket the library draws with that seed
+        assert got[seed] == library.rank("Best?", responses, seed=seed).ranking
+    assert got[None] == got[0]  # no seed: the server's own (0 here)
+    assert len({tuple(r) for r in got.values()}) > 1  # the seed does change the bracket
+
+
 async def test_models_lists_the_served_model_and_protocol():
     app = create_app(Judge(ScriptedEngine(content_judge), "rm-r1", votes=3, orders="both"))
     async with serving(app) as client:

@@ -15,6 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from reasonrm.ranking import Method
 
+# A response judged against a reference (the response as A, the reference as B): its reward
+# by the judgment's winner (None: no verdict or a failed judgment), and OpenRLHF's 0-1 score.
+# The server's /get_reward and the client's TRL reward both use this one rule.
+REWARD_VS_REFERENCE = {"A": 1.0, "B": -1.0, None: 0.0}
+SCORE_VS_REFERENCE = {"A": 1.0, "B": 0.0, None: 0.5}
+
 
 class ChatMessage(BaseModel):
     role: Literal["system", "user", "assistant"]
@@ -88,6 +94,8 @@ class RankRequest(BaseModel):
     prompt: Prompt
     responses: list[str] = Field(min_length=1)
     method: Method = "knockout"  # "knockout": n-1 matches; "elo": the round robin
+    # seeds the bracket, byes, tie-breaks and Elo replay order; None: the server's --seed
+    seed: int | str | None = None
 
 
 class RankResponse(BaseModel):

@@ -24,7 +24,14 @@ from typing import Any
 
 import httpx
 
-from reasonrm.api_models import Health, JudgeResponse, ModelList, RankResponse, RewardResponse
+from reasonrm.api_models import (
+    REWARD_VS_REFERENCE,
+    Health,
+    JudgeResponse,
+    ModelList,
+    RankResponse,
+    RewardResponse,
+)
 from reasonrm.engines.base import run_sync
 from reasonrm.errors import EngineError, EngineUnavailableError, InputError, ReasonRMError
 from reasonrm.group_rewards import group_by_prompt, text_of
@@ -68,8 +75,10 @@ def _judge(pairs: Sequence[PairLike], reasoning: bool) -> Call:
     return "POST", "/v1/judge", body, (200,), JudgeResponse.model_validate
 
 
-def _rank(prompt: Any, responses: Sequence[str], method: str) -> Call:
+def _rank(prompt: Any, responses: Sequence[str], method: str, seed: int | str | None) -> Call:
     body = {"prompt": prompt, "responses": list(responses), "method": method}
+    if seed is not None:
+        body["seed"] = seed
     return "POST", "/v1/rank", body, (200,), RankResponse.model_validate
 
 
@@ -160,8 +169,14 @@ class ReasonRMClient:
     def judge(self, pairs: Sequence[PairLike], reasoning: bool = False) -> JudgeResponse:
         return self._call(_judge(pairs, reasoning))
 
-    def rank(self, prompt: Any, responses: Sequence[str], method: str = "knockout") -> RankResponse:
-        return self._call(_rank(prompt, responses, method))
+    def rank(
+        self,
+        prompt: Any,
+        responses: Sequence[str],
+        method: str = "knockout",
+        seed: int | str | None = None,
+    ) -> RankResponse:
+        return self._call(_rank(prompt, responses, method, seed))
 
     def get_reward(
         self, query: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None = None
@@ -217,9 +232,13 @@ class AsyncReasonRMClient:
         return await self._call(_judge(pairs, reasoning))
 
     async def rank(
-        self, prompt: Any, responses: Sequence[str], method: str = "knockout"
+        self,
+        prompt: Any,
+        responses: Sequence[str],
+        method: str = "knockout",
+        seed: int | str | None = None,
     ) -> RankResponse:
-        return await self._call(_rank(prompt, responses, method))
+        return await self._call(_rank(prompt, responses, method, seed))
 
     async def get_reward(
         self, query: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None = None
@@ -255,8 +274,6 @@ class AsyncReasonRMClient:
 
 # ---- TRL ---------------------------------------------------------------------------------
 
-VERDICT_REWARD = {"A": 1.0, "B": -1.0, None: 0.0}  # the completion is A, the reference B
-
 
 class RemoteJudgeReward:
     """A TRL reward function (`GRPOTrainer(reward_funcs=[RemoteJudgeReward(url)])`) whose
@@ -270,6 +287,8 @@ class RemoteJudgeReward:
     through /v1/rank: rewards in [0, 1] from the tournament (`method`). A group whose
     ranking fails gets `failure_reward` for every completion (zero advantages); an
     unreachable server stops training. Keep one mode per dataset: their scales differ.
+    As in `TournamentReward`, each call seeds its brackets from `seed` and the call number,
+    so brackets differ from step to step and a rerun repeats them.
     """
 
     def __init__(
@@ -282,6 +301,7 @@ class RemoteJudgeReward:
         num_generations: int | None = None,
         failure_reward: float = 0.5,
         batch_size: int = 256,
+        seed: int = 0,
         timeout: float = DEFAULT_TIMEOUT,
         client: AsyncReasonRMClient | None = None,
     ) -> None:
@@ -295,6 +315,7 @@ class RemoteJudgeReward:
         self.num_generations = num_generations
         self.failure_reward = failure_reward
         self.batch_size = batch_size
+        self.seed = seed
         self.calls = 0
         self.failures = 0  # judgments and rankings that failed, over all calls
         self.__name__ = f"remote_judge_{method}"  # TRL logs rewards under this name
@@ -330,12 +351,15 @@ class RemoteJudgeReward:
                 self.failures += len(rows)
                 winners = [None] * len(rows)
             for i, winner in zip(rows, winners, strict=True):
-                rewards[i] = VERDICT_REWARD[winner]
+                rewards[i] = REWARD_VS_REFERENCE[winner]
 
-        async def rank_group(members: list[int]) -> None:
+        async def rank_group(g: int, members: list[int]) -> None:
             try:
                 answer = await self.client.rank(
-                    prompts[members[0]], [texts[i] for i in members], self.method
+                    prompts[members[0]],
+                    [texts[i] for i in members],
+                    self.method,
+                    seed=f"{self.seed}|{self.calls}|{g}",
                 )
             except EngineUnavailableError:
                 raise
@@ -349,7 +373,7 @@ class RemoteJudgeReward:
         chunks = [judged[k : k + self.batch_size] for k in range(0, len(judged), self.batch_size)]
         await asyncio.gather(
             *(judge_rows(rows) for rows in chunks),
-            *(rank_group(group) for group in self._groups(prompts, ranked)),
+            *(rank_group(g, group) for g, group in enumerate(self._groups(prompts, ranked))),
         )
         return rewards
 

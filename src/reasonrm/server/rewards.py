@@ -28,7 +28,12 @@ against a reference), `no_verdict` (1 when such a judgment gave no winner) and `
 
 from __future__ import annotations
 
-from reasonrm.api_models import RewardRequest, RewardResponse
+from reasonrm.api_models import (
+    REWARD_VS_REFERENCE,
+    SCORE_VS_REFERENCE,
+    RewardRequest,
+    RewardResponse,
+)
 from reasonrm.errors import InputError
 from reasonrm.ranking import Ranking
 from reasonrm.server.guards import ApiError, check_length
@@ -36,8 +41,6 @@ from reasonrm.server.service import Disconnected, JudgeService, comparison
 from reasonrm.training.rewards import response_of
 from reasonrm.types import Judgment
 
-# reward and score of a judgment against a reference, by its winner (A is the response)
-VS_REFERENCE = {"A": (1.0, 1.0), "B": (-1.0, 0.0), None: (0.0, 0.5)}
 FAILED_GROUP = 0.5
 
 
@@ -86,7 +89,8 @@ async def get_reward(
     for i, result in zip(judged, results[: len(judged)], strict=True):
         logs["vs_reference"][i] = 1.0
         winner = result.winner if isinstance(result, Judgment) else None
-        rewards[i], scores[i] = VS_REFERENCE[winner]
+        rewards[i] = REWARD_VS_REFERENCE[winner]
+        scores[i] = SCORE_VS_REFERENCE[winner]
         logs["no_verdict"][i] = float(winner is None)
         logs["failed"][i] = float(not isinstance(result, Judgment))
         if isinstance(result, Judgment):

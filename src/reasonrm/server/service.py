@@ -185,7 +185,11 @@ class JudgeService:
         prompt = prompt_value(request.prompt)
         comparison(prompt, "", "", "prompt")
         ranker = self.rankers[request.method]
-        (result,) = await self.run([lambda: ranker.arank(prompt, request.responses)], disconnected)
+
+        def job():
+            return ranker.arank(prompt, request.responses, seed=request.seed)
+
+        (result,) = await self.run([job], disconnected)
         if isinstance(result, BaseException):
             raise_job_error(result)
         self.count_ranking(result)
