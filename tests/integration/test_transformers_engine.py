@@ -11,25 +11,14 @@ CHAT = [{"role": "user", "content": "Name three colours."}]
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory, smollm2_path):
-    """A 2-layer random Llama with SmolLM2's tokenizer and chat template, saved as a folder."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    """Training's tiny random model (SmolLM2's tokenizer and chat template), saved as a
+    folder with a 512-token context, so that test_context_error can run past it."""
+    from reasonrm.training.checkpoints import tiny_random_model
 
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(smollm2_path.parent, gguf_file=smollm2_path.name)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-    )
+    model, tokenizer = tiny_random_model(seed=0)
+    model.config.max_position_embeddings = 512
     folder = tmp_path_factory.mktemp("tiny")
-    LlamaForCausalLM(config).save_pretrained(folder)
+    model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 
