@@ -148,6 +148,15 @@ def test_remote_rewards_equal_the_local_tournament_reward_call_by_call(live_url)
     remote.close()
 
 
+def test_remote_groups_must_share_a_prompt_as_tournament_groups_must(live_url):
+    reward = RemoteJudgeReward(live_url, api_key=KEY, num_generations=2)
+    with pytest.raises(InputError, match="share one prompt"):
+        reward(["A", "B", "B", "B"], ["q=1", "q=2", "q=3", "q=4"])
+    with pytest.raises(InputError, match="groups of 2"):
+        reward(["A", "A", "A"], ["q=1", "q=2", "q=3"])
+    reward.close()
+
+
 def test_remote_verdict_reward_without_references_ranks_every_prompt(live_url):
     reward = remote_verdict_reward(live_url, api_key=KEY, num_generations=2)
     got = reward(["A", "A", "B", "B"], ["q=1", "q=3", "q=9", "q=2"])

@@ -34,7 +34,7 @@ from reasonrm.api_models import (
 )
 from reasonrm.engines.base import run_sync
 from reasonrm.errors import EngineError, EngineUnavailableError, InputError, ReasonRMError
-from reasonrm.group_rewards import group_by_prompt, text_of
+from reasonrm.group_rewards import bracket_seed, generation_groups, text_of
 from reasonrm.types import Comparison
 
 log = logging.getLogger(__name__)
@@ -337,6 +337,7 @@ class RemoteJudgeReward:
         rewards = [self.failure_reward] * len(texts)
         judged = [i for i, r in enumerate(references or []) if isinstance(r, str) and r.strip()]
         ranked = [i for i in range(len(texts)) if i not in set(judged)]
+        groups = generation_groups(prompts, self.num_generations, ranked)
 
         async def judge_rows(rows: list[int]) -> None:
             pairs = [(prompts[i], texts[i], references[i]) for i in rows]
@@ -359,7 +360,7 @@ class RemoteJudgeReward:
                     prompts[members[0]],
                     [texts[i] for i in members],
                     self.method,
-                    seed=f"{self.seed}|{self.calls}|{g}",
+                    seed=bracket_seed(self.seed, self.calls, g),
                 )
             except EngineUnavailableError:
                 raise
@@ -373,15 +374,9 @@ class RemoteJudgeReward:
         chunks = [judged[k : k + self.batch_size] for k in range(0, len(judged), self.batch_size)]
         await asyncio.gather(
             *(judge_rows(rows) for rows in chunks),
-            *(rank_group(g, group) for g, group in enumerate(self._groups(prompts, ranked))),
+            *(rank_group(g, group) for g, group in enumerate(groups)),
         )
         return rewards
-
-    def _groups(self, prompts: list[Any], rows: list[int]) -> list[list[int]]:
-        size = self.num_generations
-        if size is not None:
-            return [rows[k : k + size] for k in range(0, len(rows), size)]
-        return group_by_prompt(prompts, rows)
 
 
 def remote_verdict_reward(base_url: str = DEFAULT_URL, **options: Any) -> RemoteJudgeReward:

@@ -25,13 +25,47 @@ def text_of(completion: Any) -> str:
     raise TypeError(f"a completion must be a string or a list of messages, got {completion!r}")
 
 
+def prompt_key(prompt: Any) -> str:
+    """Equal prompts (text or message list) have equal keys."""
+    return json.dumps(prompt, sort_keys=True, default=str)
+
+
 def group_by_prompt(prompts: list[Any], rows: Any = None) -> list[list[int]]:
     """`rows` (default: all) grouped by equal prompt (text or message list), groups in order
     of first appearance."""
     by_prompt: dict[str, list[int]] = {}
     for i in range(len(prompts)) if rows is None else rows:
-        by_prompt.setdefault(json.dumps(prompts[i], sort_keys=True, default=str), []).append(i)
+        by_prompt.setdefault(prompt_key(prompts[i]), []).append(i)
     return list(by_prompt.values())
+
+
+def generation_groups(
+    prompts: list[Any], num_generations: int | None, rows: Any = None
+) -> list[list[int]]:
+    """`rows` (default: all) as the groups a group-relative reward ranks: with
+    `num_generations`, TRL's consecutive runs of that size, each checked to share one
+    prompt; without, `group_by_prompt`."""
+    rows = list(range(len(prompts))) if rows is None else list(rows)
+    size = num_generations
+    if size is None:
+        return group_by_prompt(prompts, rows)
+    if len(rows) % size:
+        raise InputError(f"{len(rows)} completions do not split into groups of {size}")
+    groups = [rows[k : k + size] for k in range(0, len(rows), size)]
+    for g in groups:
+        if len({prompt_key(prompts[i]) for i in g}) != 1:
+            raise InputError(
+                f"completions {g[0]}-{g[-1]} should share one prompt (groups of "
+                f"num_generations={size} in TRL's order); pass num_generations=None to "
+                "group by prompt instead"
+            )
+    return groups
+
+
+def bracket_seed(seed: Any, call: int, group: int) -> str:
+    """A tournament's seed within a reward call: brackets differ from call to call and
+    group to group, and a rerun from the start repeats them."""
+    return f"{seed}|{call}|{group}"
 
 
 class TournamentReward:
@@ -66,7 +100,7 @@ class TournamentReward:
         self.__name__ = f"tournament_{ranker.method}"  # TRL logs rewards under this name
 
     def __call__(self, prompts: list[Any], completions: list[Any], **_: Any) -> list[float]:
-        groups = self._groups(prompts)
+        groups = generation_groups(prompts, self.num_generations)
         self.calls += 1
         rankings = run_sync(self._rank_groups(prompts, completions, groups))
         self.last = rankings
@@ -77,30 +111,13 @@ class TournamentReward:
                     rewards[i] = r
         return rewards
 
-    def _groups(self, prompts: list[Any]) -> list[list[int]]:
-        size = self.num_generations
-        if size is None:
-            return group_by_prompt(prompts)
-        keys = [json.dumps(p, sort_keys=True, default=str) for p in prompts]
-        if len(keys) % size:
-            raise InputError(f"{len(keys)} completions do not split into groups of {size}")
-        groups = [list(range(start, start + size)) for start in range(0, len(keys), size)]
-        for g in groups:
-            if len({keys[i] for i in g}) != 1:
-                raise InputError(
-                    f"completions {g[0]}-{g[-1]} should share one prompt (groups of "
-                    f"num_generations={size} in TRL's order); pass num_generations=None to "
-                    "group by prompt instead"
-                )
-        return groups
-
     async def _rank_groups(self, prompts, completions, groups: list[list[int]]):
         async def one(g: int, members: list[int]) -> Ranking | None:
             try:
                 return await self.ranker.arank(
                     prompts[members[0]],
                     [text_of(completions[i]) for i in members],
-                    seed=f"{self.ranker.seed}|{self.calls}|{g}",
+                    seed=bracket_seed(self.ranker.seed, self.calls, g),
                 )
             except EngineUnavailableError:
                 raise

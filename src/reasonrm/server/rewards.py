@@ -35,6 +35,7 @@ from reasonrm.api_models import (
     RewardResponse,
 )
 from reasonrm.errors import InputError
+from reasonrm.group_rewards import group_by_prompt
 from reasonrm.ranking import Ranking
 from reasonrm.server.guards import ApiError, check_length
 from reasonrm.server.service import Disconnected, JudgeService, comparison
@@ -69,19 +70,18 @@ async def get_reward(
             raise ApiError(422, str(e)) from None
 
     judged = [i for i in range(n) if (labels[i] or "").strip()]
-    groups: dict[str, list[int]] = {}
-    for i in sorted(set(range(n)) - set(judged)):
-        groups.setdefault(request.prompts[i], []).append(i)
+    groups = group_by_prompt(request.prompts, sorted(set(range(n)) - set(judged)))
     ranker = service.rankers["knockout"]
 
     def pair_job(i: int):
         c = comparison(request.prompts[i], responses[i], labels[i] or "", f"labels[{i}]")
         return service.judge_job(c)
 
-    def group_job(prompt: str, members: list[int]):
+    def group_job(members: list[int]):
+        prompt = request.prompts[members[0]]
         return lambda: ranker.arank(prompt, [responses[i] for i in members])
 
-    makers = [pair_job(i) for i in judged] + [group_job(p, m) for p, m in groups.items()]
+    makers = [pair_job(i) for i in judged] + [group_job(m) for m in groups]
     results = await service.run(makers, disconnected)
 
     rewards, scores = [0.0] * n, [0.0] * n
@@ -95,7 +95,7 @@ async def get_reward(
         logs["failed"][i] = float(not isinstance(result, Judgment))
         if isinstance(result, Judgment):
             service.metrics.count([result])
-    for members, result in zip(groups.values(), results[len(judged) :], strict=True):
+    for members, result in zip(groups, results[len(judged) :], strict=True):
         if isinstance(result, Ranking):
             service.count_ranking(result)
             for i, reward in zip(members, result.rewards, strict=True):
