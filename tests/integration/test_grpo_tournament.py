@@ -8,8 +8,7 @@ import pytest
 pytest.importorskip("trl")
 
 import torch  # noqa: E402
-from datasets import Dataset  # noqa: E402
-from trl import GRPOConfig, GRPOTrainer  # noqa: E402
+from short_grpo import train_grpo  # noqa: E402
 
 from reasonrm.group_rewards import TournamentReward  # noqa: E402
 from reasonrm.judge import Judge  # noqa: E402
@@ -35,28 +34,17 @@ def test_grpo_trains_a_policy_on_tournament_rewards(
         [{"role": "user", "content": "Name a primary colour."}],
         [{"role": "user", "content": "What is 2 + 2?"}],
     ]
-    config = GRPOConfig(
-        output_dir=str(tmp_path),
-        use_cpu=True,
-        bf16=False,
-        report_to="none",
-        max_steps=STEPS,
-        per_device_train_batch_size=GENERATIONS,
-        num_generations=GENERATIONS,
-        max_completion_length=16,
+    trainer = train_grpo(
+        policy,
+        tokenizer,
+        reward,
+        prompts,
+        tmp_path,
+        steps=STEPS,
+        generations=GENERATIONS,
+        completion_length=16,
         learning_rate=1e-4,
-        logging_steps=1,
-        save_strategy="no",
-        seed=0,
     )
-    trainer = GRPOTrainer(
-        model=policy,
-        reward_funcs=[reward],
-        args=config,
-        train_dataset=Dataset.from_dict({"prompt": prompts}),
-        processing_class=tokenizer,
-    )
-    trainer.train()
 
     assert trainer.state.global_step == STEPS
     assert reward.calls == STEPS and reward.failures == 0

@@ -131,8 +131,7 @@ def test_refusals_are_clear(server):
 def test_grpo_trains_on_a_remote_judge(server, tmp_path):
     pytest.importorskip("trl")
     import torch
-    from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
+    from short_grpo import train_grpo
 
     from reasonrm.training.checkpoints import tiny_random_model
 
@@ -141,6 +140,7 @@ def test_grpo_trains_on_a_remote_judge(server, tmp_path):
     prompts = [[{"role": "user", "content": q}] for q, _, _ in PAIRS]
     vs_ref = reward(prompts, [bad for _, _, bad in PAIRS], reference=[g for _, g, _ in PAIRS])
     assert len(vs_ref) == 2 and set(vs_ref) <= {-1.0, 0.0, 1.0} and reward.failures == 0
+    reward.close()
 
     # GRPO ranks each prompt's group. A knockout always crowns one completion (reward 1)
     # above the rest, so every group has spread and the update cannot be zero. Training
@@ -150,28 +150,17 @@ def test_grpo_trains_on_a_remote_judge(server, tmp_path):
     policy, tokenizer = tiny_random_model(seed=0)
     before = {n: p.detach().clone() for n, p in policy.named_parameters()}
     reward = RemoteJudgeReward(server.url, api_key=KEY, num_generations=4)
-    config = GRPOConfig(
-        output_dir=str(tmp_path),
-        use_cpu=True,
-        bf16=False,
-        report_to="none",
-        max_steps=2,
-        per_device_train_batch_size=4,
-        num_generations=4,
-        max_completion_length=12,
+    trainer = train_grpo(
+        policy,
+        tokenizer,
+        reward,
+        prompts,
+        tmp_path,
+        steps=2,
+        generations=4,
+        completion_length=12,
         learning_rate=1e-3,
-        logging_steps=1,
-        save_strategy="no",
-        seed=0,
     )
-    trainer = GRPOTrainer(
-        model=policy,
-        reward_funcs=[reward],
-        args=config,
-        train_dataset=Dataset.from_dict({"prompt": prompts}),
-        processing_class=tokenizer,
-    )
-    trainer.train()
     reward.close()
 
     assert trainer.state.global_step == 2 and reward.calls == 2 and reward.failures == 0
