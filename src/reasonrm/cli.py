@@ -668,8 +668,8 @@ def protocols() -> None:
     """The prompt formats a judge can use."""
     from reasonrm.protocols import PROTOCOLS
 
-    for name, p in PROTOCOLS.items():
-        out.print(f"[bold]{name}[/]: {p.description}", highlight=False)
+    for name in PROTOCOLS:
+        out.print(f"[bold]{name}[/]: {PROTOCOLS.get(name).description}", highlight=False)
 
 
 data_app = typer.Typer(no_args_is_help=True, help="Prepare preference data for training judges.")
