@@ -42,7 +42,7 @@ def overhead(engine: LlamaCppEngine, pairs: list[Comparison], max_tokens: int) -
     direct_s = judge_s = direct_tok = judge_tok = 0.0
     for c in pairs:
         chat = judge.protocol.render(c if judge.orders_for(c) == ["AB"] else c.swapped())
-        seed = judge._seed(c, judge.orders_for(c)[0], 0)
+        seed = judge.sample_seed(c, judge.orders_for(c)[0], 0)
         start = time.perf_counter()
         ((s,),) = engine.generate([chat], SamplingParams(**{**params.__dict__, "seed": seed}))
         direct_s += time.perf_counter() - start

@@ -170,14 +170,16 @@ class Judge:
                 error=str(e),
             )
 
-    def _seed(self, c: Comparison, order: Order, round_no: int) -> int:
+    def sample_seed(self, c: Comparison, order: Order, round_no: int) -> int:
+        """The sampling seed of one round of one order of a comparison: the same wherever the
+        comparison sits in a batch."""
         digest = hashlib.sha256(f"{self.seed}|{comparison_key(c)}|{order}|{round_no}".encode())
         return int.from_bytes(digest.digest()[:4], "big") >> 1
 
     async def _sample(
         self, c: Comparison, order: Order, chat: list[Message], k: int, round_no: int
     ) -> list[JudgedSample]:
-        params = replace(self.params, n=k, seed=self._seed(c, order, round_no))
+        params = replace(self.params, n=k, seed=self.sample_seed(c, order, round_no))
         (drawn,) = await self.engine.agenerate([chat], params)
         judged = await asyncio.gather(*(self._read(chat, s) for s in drawn))
         return [
