@@ -9,9 +9,9 @@ from fakes import ScriptedEngine, quality_judge
 
 from reasonrm.best_of_n import best_of_n
 from reasonrm.errors import ContextLengthError, EngineError, EngineUnavailableError, InputError
-from reasonrm.group_rewards import TournamentReward, text_of
 from reasonrm.judge import Judge
 from reasonrm.ranking import Ranker
+from reasonrm.rewards import TournamentReward, text_of
 from reasonrm.types import SamplingParams
 
 PROMPT = "Name a prime number."

@@ -20,9 +20,9 @@ from reasonrm.client import (
     remote_verdict_reward,
 )
 from reasonrm.errors import EngineError, EngineUnavailableError, InputError
-from reasonrm.group_rewards import TournamentReward
 from reasonrm.judge import Judge
 from reasonrm.ranking import Ranker
+from reasonrm.rewards import TournamentReward
 from reasonrm.server.app import create_app
 from reasonrm.server.settings import ServerSettings
 from reasonrm.types import Comparison

@@ -7,6 +7,7 @@ import pytest
 
 from reasonrm.errors import InputError
 from reasonrm.protocols import get_protocol
+from reasonrm.rewards import make_verdict_reward
 from reasonrm.training.data import (
     PreferencePair,
     estimate_tokens,
@@ -14,7 +15,6 @@ from reasonrm.training.data import (
     prepare,
     prepare_file,
 )
-from reasonrm.training.rewards import make_verdict_reward
 from reasonrm.types import Comparison
 
 HH = "train-hh-rlhf-harmless-test/original/harmless-base_test.jsonl.gz"

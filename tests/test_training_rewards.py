@@ -1,12 +1,15 @@
 """The verifiable reward, called the way TRL, verl and OpenRLHF call it."""
 
+import importlib.util
 import sys
+from pathlib import Path
 
 import pytest
 
+import reasonrm.rewards
 from reasonrm.errors import InputError
 from reasonrm.protocols import get_protocol
-from reasonrm.training.rewards import (
+from reasonrm.rewards import (
     compute_score,
     make_verdict_reward,
     response_of,
@@ -166,3 +169,14 @@ def test_openrlhf_query_without_its_prompt_is_an_error():
     with pytest.raises(InputError, match="differ"):
         reward_func([ONE], [], ["A"])
     assert response_of("PROMPT reply", "PROMPT") == " reply"
+
+
+def test_the_file_verl_and_openrlhf_load_by_path_works_loaded_as_they_load_it():
+    # OpenRLHF execs the file without registering it in sys.modules; verl registers it
+    path = Path(reasonrm.rewards.__file__).parent / "verdict.py"
+    spec = importlib.util.spec_from_file_location("reward_func", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    prompt = openrlhf_prompt()
+    assert module.compute_score("d", TWO, "B") == 1.0
+    assert list(module.reward_func([prompt + TWO], [prompt], ["B"])["scores"]) == [1.0]

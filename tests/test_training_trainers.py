@@ -14,7 +14,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 from reasonrm.cli import app  # noqa: E402
 from reasonrm.errors import InputError  # noqa: E402
-from reasonrm.group_rewards import text_of  # noqa: E402
+from reasonrm.rewards import text_of  # noqa: E402
 from reasonrm.training.checkpoints import tiny_random_model  # noqa: E402
 from reasonrm.training.config import SAVED_CONFIG, load_settings  # noqa: E402
 from reasonrm.training.data import PreferencePair, prepare, write_prepared  # noqa: E402

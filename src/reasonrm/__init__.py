@@ -3,10 +3,10 @@
 from reasonrm.best_of_n import BestOfN, best_of_n
 from reasonrm.engines import Engine, load_engine
 from reasonrm.errors import ReasonRMError
-from reasonrm.group_rewards import TournamentReward
 from reasonrm.judge import Judge
 from reasonrm.protocols import PROTOCOLS, Protocol, get_protocol
 from reasonrm.ranking import Ranker, Ranking, rank
+from reasonrm.rewards import TournamentReward
 from reasonrm.types import Comparison, JudgedSample, Judgment, Sample, SamplingParams, Verdict
 
 __version__ = "0.1.0"

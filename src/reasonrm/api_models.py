@@ -15,12 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from reasonrm.ranking import Method
 
-# A response judged against a reference (the response as A, the reference as B): its reward
-# by the judgment's winner (None: no verdict or a failed judgment), and OpenRLHF's 0-1 score.
-# The server's /get_reward and the client's TRL reward both use this one rule.
-REWARD_VS_REFERENCE = {"A": 1.0, "B": -1.0, None: 0.0}
-SCORE_VS_REFERENCE = {"A": 1.0, "B": 0.0, None: 0.5}
-
 
 class ChatMessage(BaseModel):
     role: Literal["system", "user", "assistant"]

@@ -25,7 +25,6 @@ from typing import Any
 import httpx
 
 from reasonrm.api_models import (
-    REWARD_VS_REFERENCE,
     Health,
     JudgeResponse,
     ModelList,
@@ -34,7 +33,14 @@ from reasonrm.api_models import (
 )
 from reasonrm.engines.base import run_sync
 from reasonrm.errors import EngineError, EngineUnavailableError, InputError, ReasonRMError
-from reasonrm.group_rewards import bracket_seed, generation_groups, text_of
+from reasonrm.rewards import (
+    FAILURE_REWARD,
+    REWARD_VS_REFERENCE,
+    bracket_seed,
+    generation_groups,
+    reference_rows,
+    text_of,
+)
 from reasonrm.types import Comparison
 
 log = logging.getLogger(__name__)
@@ -299,7 +305,7 @@ class RemoteJudgeReward:
         reference_key: str = "reference",
         method: str = "knockout",
         num_generations: int | None = None,
-        failure_reward: float = 0.5,
+        failure_reward: float = FAILURE_REWARD,
         batch_size: int = 256,
         seed: int = 0,
         timeout: float = DEFAULT_TIMEOUT,
@@ -335,7 +341,7 @@ class RemoteJudgeReward:
 
     async def _rewards(self, prompts, texts, references) -> list[float]:
         rewards = [self.failure_reward] * len(texts)
-        judged = [i for i, r in enumerate(references or []) if isinstance(r, str) and r.strip()]
+        judged = reference_rows(references)
         ranked = [i for i in range(len(texts)) if i not in set(judged)]
         groups = generation_groups(prompts, self.num_generations, ranked)
 

@@ -10,9 +10,9 @@ pytest.importorskip("trl")
 import torch  # noqa: E402
 from short_grpo import train_grpo  # noqa: E402
 
-from reasonrm.group_rewards import TournamentReward  # noqa: E402
 from reasonrm.judge import Judge  # noqa: E402
 from reasonrm.ranking import Ranker  # noqa: E402
+from reasonrm.rewards import TournamentReward  # noqa: E402
 from reasonrm.training.checkpoints import load_trainable  # noqa: E402
 
 STEPS = 2

@@ -3,7 +3,7 @@ model (`--remote_rm_url http://HOST:PORT/get_reward`).
 
 OpenRLHF sends `{"query": [...], "prompts": [...], "labels": [...]}`, where `query[i]` is
 `prompts[i]` followed by the policy's response (the response is what follows the prompt,
-`training.rewards.response_of`) and `labels[i]` is the dataset's `--label_key` column. A
+`reasonrm.rewards.response_of`) and `labels[i]` is the dataset's `--label_key` column. A
 pairwise judge needs a second response to compare with, so each query is rewarded one of
 two ways:
 
@@ -14,7 +14,7 @@ two ways:
   Score (for OpenRLHF's 0-1 filtering): 1, 0 and 0.5.
 - **Within its group** (no label, or an empty one): the queries of one request that share a
   prompt form a group, as the n samples per prompt of GRPO-style training do, and play a
-  knockout tournament (`ranking.Ranker`, the one `group_rewards.TournamentReward` gives
+  knockout tournament (`ranking.Ranker`, the one `reasonrm.rewards.TournamentReward` gives
   TRL). Reward and score are `Ranking.rewards`, in [0, 1]: the share of rounds won, 1 for
   the champion; a group of one gets 1. Groups only form within one request, so send all of a
   prompt's samples together. A group whose tournament fails gets 0.5 for every member
@@ -24,25 +24,20 @@ One request may mix both. `extra_logs` holds, per query, `vs_reference` (1 when 
 against a reference), `no_verdict` (1 when such a judgment gave no winner) and `failed`
 (1 when its judgment or tournament failed). An engine that cannot be reached at all is a
 503, which OpenRLHF retries.
+
+The rules are `reasonrm.rewards.mixed`'s (the client's remote TRL reward uses them too);
+this module checks the request, runs its jobs through the service and answers.
 """
 
 from __future__ import annotations
 
-from reasonrm.api_models import (
-    REWARD_VS_REFERENCE,
-    SCORE_VS_REFERENCE,
-    RewardRequest,
-    RewardResponse,
-)
+from reasonrm.api_models import RewardRequest, RewardResponse
 from reasonrm.errors import InputError
-from reasonrm.group_rewards import group_by_prompt
 from reasonrm.ranking import Ranking
+from reasonrm.rewards import batch_rewards, group_by_prompt, reference_rows, response_of
 from reasonrm.server.guards import ApiError, check_length
 from reasonrm.server.service import Disconnected, JudgeService, comparison
-from reasonrm.training.rewards import response_of
 from reasonrm.types import Judgment
-
-FAILED_GROUP = 0.5
 
 
 async def get_reward(
@@ -69,7 +64,7 @@ async def get_reward(
         except InputError as e:
             raise ApiError(422, str(e)) from None
 
-    judged = [i for i in range(n) if (labels[i] or "").strip()]
+    judged = reference_rows(labels)
     groups = group_by_prompt(request.prompts, sorted(set(range(n)) - set(judged)))
     ranker = service.rankers["knockout"]
 
@@ -84,24 +79,9 @@ async def get_reward(
     makers = [pair_job(i) for i in judged] + [group_job(m) for m in groups]
     results = await service.run(makers, disconnected)
 
-    rewards, scores = [0.0] * n, [0.0] * n
-    logs = {key: [0.0] * n for key in ("vs_reference", "no_verdict", "failed")}
-    for i, result in zip(judged, results[: len(judged)], strict=True):
-        logs["vs_reference"][i] = 1.0
-        winner = result.winner if isinstance(result, Judgment) else None
-        rewards[i] = REWARD_VS_REFERENCE[winner]
-        scores[i] = SCORE_VS_REFERENCE[winner]
-        logs["no_verdict"][i] = float(winner is None)
-        logs["failed"][i] = float(not isinstance(result, Judgment))
-        if isinstance(result, Judgment):
-            service.metrics.count([result])
-    for members, result in zip(groups, results[len(judged) :], strict=True):
-        if isinstance(result, Ranking):
-            service.count_ranking(result)
-            for i, reward in zip(members, result.rewards, strict=True):
-                rewards[i] = scores[i] = reward
-        else:
-            for i in members:
-                rewards[i] = scores[i] = FAILED_GROUP
-                logs["failed"][i] = 1.0
-    return RewardResponse(rewards=rewards, scores=scores, extra_logs=logs)
+    service.metrics.count([r for r in results if isinstance(r, Judgment)])
+    for r in results:
+        if isinstance(r, Ranking):
+            service.count_ranking(r)
+    got = batch_rewards(n, judged, results[: len(judged)], groups, results[len(judged) :])
+    return RewardResponse(rewards=got.rewards, scores=got.scores, extra_logs=got.logs)

@@ -38,7 +38,7 @@ Output rows (train.jsonl, heldout.jsonl; `JudgeRow.to_dict`):
 Rows are also valid `reasonrm judge --input` lines. For TRL's GRPOTrainer, whose prompt
 column is what the policy sees, use `messages` as the prompt, e.g.
 `ds.rename_columns({"prompt": "conversation", "messages": "prompt"})`; `label` is the
-column `reasonrm.training.rewards.verdict_reward` reads. stats.json holds counts read,
+column `reasonrm.rewards.verdict_reward` reads. stats.json holds counts read,
 kept and dropped by reason, and the A/B balance of each split.
 """
 

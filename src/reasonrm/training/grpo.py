@@ -1,7 +1,7 @@
 """GRPO with the verifiable verdict reward (`reasonrm train grpo`): the RL stage of RM-R1
 and RRM. The judge samples `num_generations` completions per training row; each earns +1
 when its verdict names the labelled slot and -1 otherwise
-(`reasonrm.training.rewards.make_verdict_reward`: `protocol`, `strict`, `format_weight`).
+(`reasonrm.rewards.make_verdict_reward`: `protocol`, `strict`, `format_weight`).
 
 Input: rows from `reasonrm data prepare` (a folder holding train.jsonl, or the file). TRL
 samples from its `prompt` column, so the rendered judge chat (`messages`) becomes `prompt`;
@@ -20,10 +20,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from reasonrm.errors import InputError, MissingDependencyError
+from reasonrm.rewards import check_label, make_verdict_reward
 from reasonrm.training.chats import check_chat, read_data
 from reasonrm.training.checkpoints import load_model, peft_config
 from reasonrm.training.config import GRPOSettings
-from reasonrm.training.rewards import check_label, make_verdict_reward
 from reasonrm.training.run import TrainResult, train_and_save
 from reasonrm.training.trl_args import build_trl_args
 

@@ -5,67 +5,16 @@ tournament and each gets a reward from its standing. Plugs into TRL's
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
 from reasonrm.engines.base import run_sync
 from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
 from reasonrm.ranking import Ranker, Ranking
+from reasonrm.rewards.completions import text_of
+from reasonrm.rewards.groups import FAILURE_REWARD, bracket_seed, generation_groups
 
 log = logging.getLogger(__name__)
-
-
-def text_of(completion: Any) -> str:
-    """A completion as TRL passes it: a string, or a list of messages (the last is the reply)."""
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, list) and completion and isinstance(completion[-1], dict):
-        return str(completion[-1].get("content") or "")
-    raise TypeError(f"a completion must be a string or a list of messages, got {completion!r}")
-
-
-def prompt_key(prompt: Any) -> str:
-    """Equal prompts (text or message list) have equal keys."""
-    return json.dumps(prompt, sort_keys=True, default=str)
-
-
-def group_by_prompt(prompts: list[Any], rows: Any = None) -> list[list[int]]:
-    """`rows` (default: all) grouped by equal prompt (text or message list), groups in order
-    of first appearance."""
-    by_prompt: dict[str, list[int]] = {}
-    for i in range(len(prompts)) if rows is None else rows:
-        by_prompt.setdefault(prompt_key(prompts[i]), []).append(i)
-    return list(by_prompt.values())
-
-
-def generation_groups(
-    prompts: list[Any], num_generations: int | None, rows: Any = None
-) -> list[list[int]]:
-    """`rows` (default: all) as the groups a group-relative reward ranks: with
-    `num_generations`, TRL's consecutive runs of that size, each checked to share one
-    prompt; without, `group_by_prompt`."""
-    rows = list(range(len(prompts))) if rows is None else list(rows)
-    size = num_generations
-    if size is None:
-        return group_by_prompt(prompts, rows)
-    if len(rows) % size:
-        raise InputError(f"{len(rows)} completions do not split into groups of {size}")
-    groups = [rows[k : k + size] for k in range(0, len(rows), size)]
-    for g in groups:
-        if len({prompt_key(prompts[i]) for i in g}) != 1:
-            raise InputError(
-                f"completions {g[0]}-{g[-1]} should share one prompt (groups of "
-                f"num_generations={size} in TRL's order); pass num_generations=None to "
-                "group by prompt instead"
-            )
-    return groups
-
-
-def bracket_seed(seed: Any, call: int, group: int) -> str:
-    """A tournament's seed within a reward call: brackets differ from call to call and
-    group to group, and a rerun from the start repeats them."""
-    return f"{seed}|{call}|{group}"
 
 
 class TournamentReward:
@@ -87,7 +36,10 @@ class TournamentReward:
     """
 
     def __init__(
-        self, ranker: Ranker, num_generations: int | None = None, failure_reward: float = 0.5
+        self,
+        ranker: Ranker,
+        num_generations: int | None = None,
+        failure_reward: float = FAILURE_REWARD,
     ) -> None:
         if num_generations is not None and num_generations < 1:
             raise InputError("num_generations must be at least 1")
