@@ -6,10 +6,10 @@ import json
 import pytest
 
 from reasonrm.errors import InputError
+from reasonrm.pairs import PreferencePair
 from reasonrm.protocols import get_protocol
 from reasonrm.rewards import make_verdict_reward
 from reasonrm.training.data import (
-    PreferencePair,
     estimate_tokens,
     open_pairs,
     prepare,

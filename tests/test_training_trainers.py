@@ -14,10 +14,11 @@ from typer.testing import CliRunner  # noqa: E402
 
 from reasonrm.cli import app  # noqa: E402
 from reasonrm.errors import InputError  # noqa: E402
+from reasonrm.pairs import PreferencePair  # noqa: E402
 from reasonrm.rewards import text_of  # noqa: E402
 from reasonrm.training.checkpoints import tiny_random_model  # noqa: E402
 from reasonrm.training.config import SAVED_CONFIG, load_settings  # noqa: E402
-from reasonrm.training.data import PreferencePair, prepare, write_prepared  # noqa: E402
+from reasonrm.training.data import prepare, write_prepared  # noqa: E402
 from reasonrm.training.grpo import run_grpo  # noqa: E402
 from reasonrm.training.sft import run_sft  # noqa: E402
 

@@ -18,6 +18,8 @@ from typing import Any, Literal
 from reasonrm.engines.base import Engine, map_in_order, run_sync
 from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
 from reasonrm.judge import Judge, Orders
+from reasonrm.pairs import candidates_from_row as candidates_from_row  # the CLI imports it here
+from reasonrm.pairs import check_responses
 from reasonrm.types import Comparison, Judgment, Message
 
 Method = Literal["knockout", "elo"]
@@ -330,30 +332,6 @@ def rank(
             "votes and orders belong to the judge: set them in Judge(...), or pass an engine"
         )
     return Ranker(judge, method, rating=rating, seed=seed).rank(prompt, responses)
-
-
-def candidates_from_row(row: dict[str, Any], where: str = "") -> tuple[Any, list[str]]:
-    """A `{"prompt": ..., "responses": [...]}` row, checked; `where` prefixes errors."""
-    prefix = f"{where}: " if where else ""
-    missing = [k for k in ("prompt", "responses") if k not in row]
-    if missing:
-        raise InputError(f"{prefix}missing field(s): {', '.join(missing)}")
-    try:
-        Comparison(row["prompt"], "", "")
-        return row["prompt"], check_responses(row["responses"])
-    except InputError as e:
-        raise InputError(f"{prefix}{e}") from None
-
-
-def check_responses(responses: Any) -> list[str]:
-    if isinstance(responses, str) or not isinstance(responses, Sequence):
-        raise InputError("responses must be a list of strings")
-    if not responses:
-        raise InputError("responses is empty: give at least one response to rank")
-    for k, r in enumerate(responses):
-        if not isinstance(r, str):
-            raise InputError(f"responses[{k}] must be a string, got {type(r).__name__}")
-    return list(responses)
 
 
 def _prompt(prompt: str | Sequence[Message]) -> str | tuple[Message, ...]:

@@ -1,6 +1,6 @@
 """Preference pairs to judge-training rows (`reasonrm data prepare`).
 
-Readers (`open_pairs`), all giving `PreferencePair`s:
+Formats (`open_pairs`), each read row by row by `reasonrm.pairs` into `PreferencePair`s:
 
 - `hh-rlhf`: `chosen`/`rejected` full transcripts ("\\n\\nHuman: …\\n\\nAssistant: …"). The
   turns the two share are the prompt (a message list), the final assistant replies the two
@@ -48,7 +48,6 @@ import hashlib
 import json
 import math
 import random
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -58,136 +57,20 @@ from typing import Any
 
 from reasonrm.errors import InputError
 from reasonrm.eval.data import read_rows
+from reasonrm.pairs import EMPTY_PROMPT, EMPTY_RESPONSE, PreferencePair, read_hh, read_preference
 from reasonrm.protocols import Protocol, get_protocol
-from reasonrm.types import Comparison, Message, check_messages
+from reasonrm.types import Comparison, Message
 
 FORMATS = ("auto", "hh-rlhf", "ultrafeedback", "pairs")
 TokenCounter = Callable[[list[Message]], int]
 
-# drop reasons, in the order they are checked
-DIFFERENT_HISTORY = "transcripts_differ_before_reply"
-EMPTY_PROMPT = "empty_prompt"
-EMPTY_RESPONSE = "empty_response"
+# drop reasons, in the order they are checked (the readers' own come first: pairs.py)
 IDENTICAL = "identical_responses"
 DUPLICATE = "duplicate"
 TOO_LONG = "too_long"
 
 
-@dataclass(frozen=True)
-class PreferencePair:
-    """One preference pair as read; `drop` is set when the reader already knows it must go."""
-
-    prompt: tuple[Message, ...]
-    chosen: str
-    rejected: str
-    where: str
-    id: str | None = None
-    drop: str | None = None
-
-
-# --- readers --------------------------------------------------------------------------
-
-_TURN = re.compile(r"(?:^|\n\n)(Human|Assistant):[ ]?")
-
-
-def _transcript(text: Any, where: str, name: str) -> list[Message]:
-    if not isinstance(text, str) or not _TURN.match(text):
-        raise InputError(
-            f"{where}: field '{name}' is not an hh-rlhf transcript "
-            "('\\n\\nHuman: …\\n\\nAssistant: …')"
-        )
-    parts = _TURN.split(text)  # "", speaker, words, speaker, words, …
-    return [
-        {"role": "user" if who == "Human" else "assistant", "content": said.strip()}
-        for who, said in zip(parts[1::2], parts[2::2], strict=True)
-    ]
-
-
-def _present(row: dict[str, Any], where: str, *names: str) -> list[Any]:
-    absent = [n for n in names if n not in row]
-    if absent:
-        raise InputError(f"{where}: missing field(s): {', '.join(absent)}")
-    return [row[n] for n in names]
-
-
-def _row_id(row: dict[str, Any]) -> str | None:
-    return None if row.get("id") is None else str(row["id"])
-
-
-def read_hh(row: dict[str, Any], where: str) -> PreferencePair:
-    raw_chosen, raw_rejected = _present(row, where, "chosen", "rejected")
-    if raw_chosen is None or raw_rejected is None:
-        return PreferencePair((), "", "", where, _row_id(row), EMPTY_RESPONSE)
-    chosen = _transcript(raw_chosen, where, "chosen")
-    rejected = _transcript(raw_rejected, where, "rejected")
-    history = chosen[:-1]
-    drop = None
-    if history != rejected[:-1] or not chosen[-1]["role"] == rejected[-1]["role"] == "assistant":
-        drop = DIFFERENT_HISTORY
-    prompt = _prompt(history, where)
-    if prompt is None:
-        drop = drop or EMPTY_PROMPT
-    return PreferencePair(
-        prompt or (), chosen[-1]["content"], rejected[-1]["content"], where, _row_id(row), drop
-    )
-
-
-def _response(value: Any, where: str, name: str) -> tuple[str, list[Any]]:
-    """(reply, the messages before it) from a string or a message list; null reads as ""."""
-    if value is None:
-        return "", []
-    if isinstance(value, str):
-        return value.strip(), []
-    if isinstance(value, list) and value and isinstance(value[-1], dict):
-        last = value[-1]
-        content = last.get("content")
-        if last.get("role") != "assistant" or not isinstance(content, str | None):
-            raise InputError(f"{where}: field '{name}' must end with an assistant message")
-        return (content or "").strip(), value[:-1]
-    raise InputError(
-        f"{where}: field '{name}' must be a string or a list of messages, "
-        f"got {type(value).__name__}"
-    )
-
-
-def _prompt(value: Any, where: str) -> tuple[Message, ...] | None:
-    """The prompt as messages; None when it is empty (dropped, not an error)."""
-    if value is None or isinstance(value, str):
-        text = (value or "").strip()
-        return ({"role": "user", "content": text},) if text else None
-    if isinstance(value, list) and not value:
-        return None
-    try:
-        return check_messages(value, "prompt")
-    except InputError as e:
-        if "no non-empty user message" in str(e):
-            return None
-        raise InputError(f"{where}: {e}") from None
-
-
-def read_preference(row: dict[str, Any], where: str) -> PreferencePair:
-    """ultrafeedback and pairs: a prompt with chosen/rejected (or a/b and a label)."""
-    if "chosen" not in row and "rejected" not in row and ("a" in row or "b" in row):
-        a, b, label = _present(row, where, "a", "b", "label")
-        if label not in ("A", "B"):
-            raise InputError(f"{where}: field 'label' must be 'A' or 'B', got {label!r}")
-        row = {**row, "chosen": a if label == "A" else b, "rejected": b if label == "A" else a}
-    raw_chosen, raw_rejected = _present(row, where, "chosen", "rejected")
-    chosen, chosen_history = _response(raw_chosen, where, "chosen")
-    rejected, rejected_history = _response(raw_rejected, where, "rejected")
-    drop = None
-    if chosen_history or rejected_history:
-        # the Hugging Face layout: each side carries the conversation before its reply
-        if rejected_history and chosen_history and chosen_history != rejected_history:
-            drop = DIFFERENT_HISTORY
-        history = chosen_history or rejected_history
-        prompt = _prompt(history, where)
-    else:
-        prompt = _prompt(_present(row, where, "prompt")[0], where)
-    if prompt is None:
-        drop = drop or EMPTY_PROMPT
-    return PreferencePair(prompt or (), chosen, rejected, where, _row_id(row), drop)
-
+# --- formats: each reads rows with a reader from reasonrm.pairs -------------------------
 
 READERS: dict[str, Callable[[dict[str, Any], str], PreferencePair]] = {
     "hh-rlhf": read_hh,
