@@ -17,7 +17,9 @@ from common import DATA, report
 
 from reasonrm import Judge
 from reasonrm.engines.base import Engine
-from reasonrm.eval import rewardbench, rmb, rmbench
+from reasonrm.eval.rewardbench import BENCHMARK as rewardbench
+from reasonrm.eval.rmb import BENCHMARK as rmb
+from reasonrm.eval.rmbench import BENCHMARK as rmbench
 from reasonrm.eval.runner import run, select
 from reasonrm.types import Sample
 

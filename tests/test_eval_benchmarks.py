@@ -10,17 +10,19 @@ from fakes import ScriptedEngine, content_judge
 
 from reasonrm import Judge
 from reasonrm.errors import InputError
-from reasonrm.eval import pandalm, rmb, rmbench
+from reasonrm.eval import get_benchmark
 from reasonrm.eval.results import score_rows
 from reasonrm.eval.runner import run, select
+
+rmbench, rmb, pandalm = (get_benchmark(name) for name in ("rm-bench", "rmb", "pandalm"))
 
 
 def judge_with(fn, orders="fixed"):
     return Judge(ScriptedEngine(fn), "rrm", orders=orders, force_verdict=False)
 
 
-def run_rows(module, items, judge, tmp_path):
-    path = run(items, judge, tmp_path / "run", module.make_row)
+def run_rows(benchmark, items, judge, tmp_path):
+    path = run(items, judge, tmp_path / "run", benchmark.make_row)
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
@@ -74,15 +76,15 @@ def test_rmbench_matrix_from_judgments_and_hard_normal_easy(tmp_path):
     assert row["matrix"] == [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
     assert row["correct"] == pytest.approx(6 / 9)
     assert len(row["judgments"]) == 9
-    chat = rmbench.score_rows([row]).domains["chat"]
+    chat = rmbench.score_rows([row], "zero")["domains"]["chat"]
     assert (chat["hard"], chat["normal"], chat["easy"]) == (0, 1, 1)
     assert chat["score"] == pytest.approx(2 / 3)
 
 
 def test_rmbench_invalid_cells_follow_the_rule():
     row = {"subset": "code", "id": "1", "correct": 0.5, "matrix": [[0.5] * 3] * 3}
-    assert rmbench.score_rows([row], "zero").domains["code"]["score"] == 0
-    assert rmbench.score_rows([row], "half").domains["code"]["score"] == 0.5
+    assert rmbench.score_rows([row], "zero")["domains"]["code"]["score"] == 0
+    assert rmbench.score_rows([row], "half")["domains"]["code"]["score"] == 0.5
 
 
 def test_rmbench_total_needs_all_four_domains():

@@ -7,8 +7,10 @@ from fakes import ScriptedEngine
 
 from reasonrm import Judge
 from reasonrm.errors import InputError
-from reasonrm.eval import judgebench
+from reasonrm.eval import get_benchmark
 from reasonrm.eval.runner import run
+
+judgebench = get_benchmark("judgebench")
 
 
 def test_loads_the_gpt4o_set(shared_data):
@@ -70,9 +72,9 @@ def test_both_orders_counter_rule(tmp_path, script, label, correct):
 
     items = load_one(tmp_path, label)
     judge = Judge(
-        ScriptedEngine(judge_fn), "rrm", orders=judgebench.DEFAULT_ORDERS, force_verdict=False
+        ScriptedEngine(judge_fn), "rrm", orders=judgebench.default_orders, force_verdict=False
     )
     row = json.loads(run(items, judge, tmp_path / "run", judgebench.make_row).read_text())
     assert row["correct"] == correct
     assert len(row["order_verdicts"]) == 2
-    assert judgebench.score_rows([row]).to_dict()["overall"] == correct
+    assert judgebench.score_rows([row], None)["overall"] == correct

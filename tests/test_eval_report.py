@@ -7,9 +7,10 @@ from typer.testing import CliRunner
 
 from reasonrm.cli import app
 from reasonrm.errors import InputError
-from reasonrm.eval import report, rewardbench
+from reasonrm.eval import get_benchmark, report
 
 runner = CliRunner()
+rewardbench = get_benchmark("rewardbench")
 
 
 def sample(order, verdict, tokens=10, forced=False, finish="stop"):
@@ -118,8 +119,7 @@ def test_report_refuses_a_mismatched_benchmark(tmp_path):
 def test_subset_accuracy_follows_the_invalid_rule():
     """RMB pairwise counts an invalid verdict as 0 by default: the subset row must agree with
     the headline number."""
-    from reasonrm.eval import rmb
-
+    rmb = get_benchmark("rmb")
     rows = [
         row("Pairwise Helpfulness", str(i), c, [sample("AB", "A")])
         for i, c in enumerate((1, 0.5, 0.5, 0))
@@ -135,7 +135,7 @@ def test_report_leaves_out_a_line_still_being_written(tmp_path):
     run_dir = write_run(tmp_path / "run", rewardbench_rows(), {"benchmark": "rewardbench"})
     with open(run_dir / "results.jsonl", "a") as f:
         f.write('{"subset": "math-prm", "id": "99", "corr')
-    built = report.build(run_dir, rewardbench, "rewardbench", {}, resamples=100)
+    built = report.build(run_dir, rewardbench, {}, resamples=100)
     assert built.scores["items"] == 40
 
 

@@ -56,9 +56,9 @@ def test_partial_runs_have_no_overall_and_unknown_subsets_fail():
 def test_loads_the_official_filtered_split(shared_data):
     from collections import Counter
 
-    from reasonrm.eval.rewardbench import load
+    from reasonrm.eval.rewardbench import BENCHMARK
 
-    items = list(load(str(shared_data / "rewardbench" / "rewardbench_filtered.jsonl")))
+    items = list(BENCHMARK.load(str(shared_data / "rewardbench" / "rewardbench_filtered.jsonl")))
     counts = Counter(i.subset for i in items)
     assert len(items) == 2985
     assert counts["math-prm"] == 447  # weighted 984 in scoring, but 447 rows
@@ -70,18 +70,18 @@ def test_loads_the_official_filtered_split(shared_data):
 
 def test_bad_rows_name_file_line_and_field(tmp_path):
     from reasonrm.errors import InputError
-    from reasonrm.eval.rewardbench import load
+    from reasonrm.eval.rewardbench import BENCHMARK
 
     good = '{"prompt": "p", "chosen": "c", "rejected": "r", "subset": "hep-go", "id": 1}\n'
     path = tmp_path / "rb.jsonl"
     path.write_text(good + '{"prompt": "p", "chosen": "c", "subset": "hep-go", "id": 2}\n')
     with pytest.raises(InputError, match=r"rb.jsonl:2: missing field\(s\): rejected"):
-        list(load(str(path)))
+        list(BENCHMARK.load(str(path)))
     path.write_text(good.replace("hep-go", "hep-cobol"))
     with pytest.raises(InputError, match=r"rb.jsonl:1: unknown RewardBench subset"):
-        list(load(str(path)))
+        list(BENCHMARK.load(str(path)))
     path.write_text("[1]\n")
     with pytest.raises(InputError, match="expected a JSON object"):
-        list(load(str(path)))
+        list(BENCHMARK.load(str(path)))
     with pytest.raises(InputError, match="no such file"):
-        list(load(str(tmp_path / "missing.jsonl")))
+        list(BENCHMARK.load(str(tmp_path / "missing.jsonl")))

@@ -28,7 +28,7 @@ def rows(path):
 
 def test_rows_carry_the_schema_and_score(tmp_path):
     judge = Judge(ScriptedEngine(content_judge), "rrm", orders="random", seed=1)
-    out = run(items(), judge, tmp_path, rewardbench.make_row)
+    out = run(items(), judge, tmp_path, rewardbench.BENCHMARK.make_row)
     result = rows(out)
     assert [r["key"] for r in result] == [i.key for i in items()]
     for r in result:
@@ -47,20 +47,22 @@ def test_rows_carry_the_schema_and_score(tmp_path):
 
 
 def test_invalid_verdicts_score_half(tmp_path):
-    judge = Judge(ScriptedEngine(lambda chat, params: "no idea"), "rrm", force_verdict=False)
-    result = rows(run(items(3), judge, tmp_path, rewardbench.make_row))
+    # one order, as a benchmark run judges: one invalid vote per item
+    no_verdict = ScriptedEngine(lambda chat, params: "no idea")
+    judge = Judge(no_verdict, "rrm", orders="random", force_verdict=False)
+    result = rows(run(items(3), judge, tmp_path, rewardbench.BENCHMARK.make_row))
     assert [r["correct"] for r in result] == [0.5, 0.5, 0.5]
     assert all(r["votes"]["invalid"] == 1 for r in result)
 
 
 def test_interrupted_run_resumes_without_loss_or_repeat(tmp_path):
     judge = Judge(ScriptedEngine(content_judge), "rrm", orders="fixed")
-    out = run(items(), judge, tmp_path, rewardbench.make_row)
+    out = run(items(), judge, tmp_path, rewardbench.BENCHMARK.make_row)
     lines = out.read_text().splitlines(keepends=True)
     out.write_text("".join(lines[:2]) + lines[2][:20])  # killed while writing the third row
 
     engine = ScriptedEngine(content_judge)
-    run(items(), Judge(engine, "rrm", orders="fixed"), tmp_path, rewardbench.make_row)
+    run(items(), Judge(engine, "rrm", orders="fixed"), tmp_path, rewardbench.BENCHMARK.make_row)
     assert len(engine.calls) == 4  # only the four items not fully written
     keys = [r["key"] for r in rows(out)]
     assert sorted(keys) == sorted(i.key for i in items()) and len(keys) == len(set(keys))

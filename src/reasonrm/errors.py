@@ -13,6 +13,10 @@ class UnknownProtocolError(ReasonRMError):
     pass
 
 
+class UnknownBenchmarkError(InputError):
+    """A benchmark name that is not registered."""
+
+
 class UnknownModelError(ReasonRMError):
     pass
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reasonrm.errors import InputError
+from reasonrm.eval.base import Benchmark
 from reasonrm.eval.data import group_means, read_rows, require
 from reasonrm.eval.runner import EvalItem, item_row
 from reasonrm.judge import majority
@@ -40,46 +41,7 @@ def score(items: Iterable[tuple[str, bool]]) -> dict[str, float]:
 
 
 DATASET_ID = "ScalerLab/JudgeBench"
-#: JudgeBench judges every pair in both orders (its default, not the single-game variant)
-DEFAULT_ORDERS = "both"
-INVALID_RULES: tuple[str, ...] = ()
-INVALID_NOTE = "the counter rule scores an invalid verdict 0"
-CORRECT_VALUES = (0, 1)
 _LABELS = {"A>B": "A", "B>A": "B"}
-
-
-def load(source: str = DATASET_ID) -> Iterator[EvalItem]:
-    """Rows with pair_id, source, question, response_A, response_B and label ("A>B"/"B>A")."""
-    for where, row in read_rows(source, split="gpt"):
-        pair_id, src, question, a, b, label = require(
-            row, where, "pair_id", "source", "question", "response_A", "response_B", "label"
-        )
-        if label not in _LABELS:
-            raise InputError(f"{where}: field 'label' must be 'A>B' or 'B>A', got {label!r}")
-        try:
-            c = Comparison(question, a, b, label=_LABELS[label], id=str(pair_id))
-        except InputError as e:
-            raise InputError(f"{where}: {e}") from None
-        yield EvalItem(str(pair_id), src, (c,), {"id": str(pair_id)}, where)
-
-
-def make_row(item: EvalItem, judgments: list[Judgment]) -> dict[str, Any]:
-    """One verdict per order (the majority of that order's votes), scored by the counter
-    rule; with a single order this is JudgeBench's single-game score."""
-    (j,) = judgments
-    orders = sorted({s.order for s in j.samples})
-    verdicts = [
-        majority(
-            *(
-                sum(s.order == o and s.verdict.winner == side for s in j.samples)
-                for side in ("A", "B")
-            )
-        )
-        for o in orders
-    ]
-    return item_row(
-        item, judgments, correct=int(pair_correct(verdicts, j.label)), order_verdicts=verdicts
-    )
 
 
 @dataclass(frozen=True)
@@ -94,10 +56,53 @@ class JudgeBenchScore:
         }
 
 
-def row_score(row: dict[str, Any], invalid: str | None = None) -> float:
-    return float(row["correct"])
+class JudgeBench(Benchmark):
+    name = "judgebench"
+    #: JudgeBench judges every pair in both orders (its default, not the single-game variant)
+    default_orders = "both"
+    correct_values = (0, 1)
+    invalid_rules = ()
+    invalid_note = "the counter rule scores an invalid verdict 0"
+
+    def load(self, source: str = DATASET_ID) -> Iterator[EvalItem]:
+        """Rows with pair_id, source, question, response_A, response_B and label ("A>B"/"B>A")."""
+        for where, row in read_rows(source, split="gpt"):
+            pair_id, src, question, a, b, label = require(
+                row, where, "pair_id", "source", "question", "response_A", "response_B", "label"
+            )
+            if label not in _LABELS:
+                raise InputError(f"{where}: field 'label' must be 'A>B' or 'B>A', got {label!r}")
+            try:
+                c = Comparison(question, a, b, label=_LABELS[label], id=str(pair_id))
+            except InputError as e:
+                raise InputError(f"{where}: {e}") from None
+            yield EvalItem(str(pair_id), src, (c,), {"id": str(pair_id)}, where)
+
+    def make_row(self, item: EvalItem, judgments: list[Judgment]) -> dict[str, Any]:
+        """One verdict per order (the majority of that order's votes), scored by the counter
+        rule; with a single order this is JudgeBench's single-game score."""
+        (j,) = judgments
+        orders = sorted({s.order for s in j.samples})
+        verdicts = [
+            majority(
+                *(
+                    sum(s.order == o and s.verdict.winner == side for s in j.samples)
+                    for side in ("A", "B")
+                )
+            )
+            for o in orders
+        ]
+        return item_row(
+            item, judgments, correct=int(pair_correct(verdicts, j.label)), order_verdicts=verdicts
+        )
+
+    def row_score(self, row: dict[str, Any], invalid: str | None) -> float:
+        return float(row["correct"])
+
+    def score_rows(self, rows: Iterable[dict[str, Any]], invalid: str | None) -> dict[str, Any]:
+        """`invalid` does not apply: an invalid verdict already counts 0 in the counter rule."""
+        percent = score((row["subset"], bool(row["correct"])) for row in rows)
+        return JudgeBenchScore(percent).to_dict()
 
 
-def score_rows(rows: Iterable[dict[str, Any]], invalid: str | None = None) -> JudgeBenchScore:
-    """`invalid` does not apply: an invalid verdict already counts 0 in the counter rule."""
-    return JudgeBenchScore(score((row["subset"], bool(row["correct"])) for row in rows))
+BENCHMARK = JudgeBench()

@@ -10,16 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from reasonrm.errors import InputError
+from reasonrm.eval.base import Benchmark
 from reasonrm.eval.data import read_rows, require
 from reasonrm.eval.runner import EvalItem, item_row
 from reasonrm.types import Comparison, Judgment
 
 LABELS = (1, 2, 0)
-#: one order per item; `--orders both` lets a judge say tie: orders that disagree give 0
-DEFAULT_ORDERS = "random"
-INVALID_RULES: tuple[str, ...] = ()
-INVALID_NOTE = "an invalid verdict is predicted as a tie (0)"
-CORRECT_VALUES = (0, 1)
 _SLOT = {1: "A", 2: "B", 0: None}
 _PREDICTION = {"A": 1, "B": 2, None: 0}
 
@@ -78,34 +74,6 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def load(source: str) -> Iterator[EvalItem]:
-    """PandaLM's testset-v1.json rows: idx, instruction, input, response1, response2 and the
-    annotators' labels; grouped by motivation_app."""
-    for where, row in read_rows(source):
-        idx, instruction, r1, r2 = require(
-            row, where, "idx", "instruction", "response1", "response2",
-            may_be_empty=("response1", "response2"),
-        )  # fmt: skip
-        gold = gold_label(row, where)
-        prompt = instruction + (f"\n\n{row['input']}" if row.get("input") else "")
-        try:
-            c = Comparison(prompt, _text(r1), _text(r2), label=_SLOT[gold], id=str(idx))
-        except InputError as e:
-            raise InputError(f"{where}: {e}") from None
-        subset = str(row.get("motivation_app") or "all")
-        yield EvalItem(str(idx), subset, (c,), {"id": str(idx), "gold": gold}, where)
-
-
-def make_row(item: EvalItem, judgments: list[Judgment]) -> dict[str, Any]:
-    """`gold` and `prediction` in PandaLM's labels (1, 2, 0 = tie); an invalid verdict, or
-    two orders that disagree, predicts a tie."""
-    prediction = _PREDICTION[judgments[0].winner]
-    gold = item.meta["gold"]
-    return item_row(
-        item, judgments, correct=int(prediction == gold), gold=gold, prediction=prediction
-    )
-
-
 @dataclass(frozen=True)
 class PandaLMScore:
     metrics: dict[str, dict[str, float]]  # "all" and "non_tie"
@@ -120,20 +88,56 @@ class PandaLMScore:
         return {"sections": sections, "overall": self.metrics["all"]["f1"], **self.metrics}
 
 
-def row_score(row: dict[str, Any], invalid: str | None = None) -> float:
-    return float(row["correct"])
+class PandaLM(Benchmark):
+    name = "pandalm"
+    #: one order per item; `--orders both` lets a judge say tie: orders that disagree give 0
+    default_orders = "random"
+    correct_values = (0, 1)
+    invalid_rules = ()
+    invalid_note = "an invalid verdict is predicted as a tie (0)"
+
+    def load(self, source: str) -> Iterator[EvalItem]:
+        """PandaLM's testset-v1.json rows: idx, instruction, input, response1, response2 and the
+        annotators' labels; grouped by motivation_app."""
+        for where, row in read_rows(source):
+            idx, instruction, r1, r2 = require(
+                row, where, "idx", "instruction", "response1", "response2",
+                may_be_empty=("response1", "response2"),
+            )  # fmt: skip
+            gold = gold_label(row, where)
+            prompt = instruction + (f"\n\n{row['input']}" if row.get("input") else "")
+            try:
+                c = Comparison(prompt, _text(r1), _text(r2), label=_SLOT[gold], id=str(idx))
+            except InputError as e:
+                raise InputError(f"{where}: {e}") from None
+            subset = str(row.get("motivation_app") or "all")
+            yield EvalItem(str(idx), subset, (c,), {"id": str(idx), "gold": gold}, where)
+
+    def make_row(self, item: EvalItem, judgments: list[Judgment]) -> dict[str, Any]:
+        """`gold` and `prediction` in PandaLM's labels (1, 2, 0 = tie); an invalid verdict, or
+        two orders that disagree, predicts a tie."""
+        prediction = _PREDICTION[judgments[0].winner]
+        gold = item.meta["gold"]
+        return item_row(
+            item, judgments, correct=int(prediction == gold), gold=gold, prediction=prediction
+        )
+
+    def row_score(self, row: dict[str, Any], invalid: str | None) -> float:
+        return float(row["correct"])
+
+    def score_rows(self, rows: Iterable[dict[str, Any]], invalid: str | None) -> dict[str, Any]:
+        """Macro metrics from each row's `gold` and `prediction`; `invalid` does not apply."""
+        gold, pred = [], []
+        for row in rows:
+            for name in ("gold", "prediction"):
+                if name not in row:
+                    raise InputError(f"item {row['subset']}/{row['id']}: missing field {name!r}")
+            gold.append(row["gold"])
+            pred.append(row["prediction"])
+        try:
+            return PandaLMScore(score(gold, pred)).to_dict()
+        except ValueError as e:
+            raise InputError(str(e)) from None
 
 
-def score_rows(rows: Iterable[dict[str, Any]], invalid: str | None = None) -> PandaLMScore:
-    """Macro metrics from each row's `gold` and `prediction`; `invalid` does not apply."""
-    gold, pred = [], []
-    for row in rows:
-        for name in ("gold", "prediction"):
-            if name not in row:
-                raise InputError(f"item {row['subset']}/{row['id']}: missing field {name!r}")
-        gold.append(row["gold"])
-        pred.append(row["prediction"])
-    try:
-        return PandaLMScore(score(gold, pred))
-    except ValueError as e:
-        raise InputError(str(e)) from None
+BENCHMARK = PandaLM()

@@ -13,11 +13,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from reasonrm.errors import InputError
-from reasonrm.eval.results import invalid_rule, read_results, score_rows
+from reasonrm.eval.base import Benchmark
+from reasonrm.eval.results import read_results, score_rows
 from reasonrm.eval.runner import RESULTS, row_judgments
 
 Interval = tuple[float, float]
@@ -99,7 +99,7 @@ def behaviour(rows: Sequence[dict[str, Any]]) -> Behaviour:
 
 
 def bootstrap(
-    module: ModuleType,
+    benchmark: Benchmark,
     rows: Sequence[dict[str, Any]],
     invalid: str | None,
     resamples: int,
@@ -111,8 +111,8 @@ def bootstrap(
     by_subset: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_subset[row["subset"]].append(row)
-    point = score_rows(module, list(rows), invalid)
-    rule = invalid_rule(module, invalid)
+    point = score_rows(benchmark, list(rows), invalid)
+    rule = benchmark.invalid_rule(invalid)
     headline_names = [*point["sections"], "overall"]
     draws: dict[str, list[float]] = defaultdict(list)
     subset_draws: dict[str, list[float]] = defaultdict(list)
@@ -122,8 +122,10 @@ def bootstrap(
         for subset, members in by_subset.items():
             picked = rng.choices(members, k=len(members))
             sample.extend(picked)
-            subset_draws[subset].append(statistics.fmean(module.row_score(r, rule) for r in picked))
-        scored = score_rows(module, sample, invalid)
+            subset_draws[subset].append(
+                statistics.fmean(benchmark.row_score(r, rule) for r in picked)
+            )
+        scored = score_rows(benchmark, sample, invalid)
         for name in headline_names:
             value = scored["overall"] if name == "overall" else scored["sections"].get(name)
             if value is not None:
@@ -142,7 +144,7 @@ def bootstrap(
         headline[name] = Estimate(value, *interval(draws[name]), n=len(rows))
     subsets = {
         s: Estimate(
-            statistics.fmean(module.row_score(r, rule) for r in members),
+            statistics.fmean(benchmark.row_score(r, rule) for r in members),
             *interval(subset_draws[s]),
             n=len(members),
         )
@@ -178,18 +180,17 @@ def load_run(run_dir: Path, benchmark: str | None) -> tuple[str, dict[str, Any]]
 
 def build(
     run_dir: Path,
-    module: ModuleType,
-    benchmark: str,
+    benchmark: Benchmark,
     settings: dict[str, Any],
     invalid: str | None = None,
     resamples: int = 1000,
     seed: int = 0,
 ) -> Report:
     # a run in progress may be writing its last line: leave that one out
-    rows = read_results(run_dir / RESULTS, module.CORRECT_VALUES, skip_unfinished_line=True)
-    scores = score_rows(module, rows, invalid)
-    headline, subsets = bootstrap(module, rows, invalid, resamples, seed)
-    return Report(benchmark, settings, scores, headline, subsets, behaviour(rows), [])
+    rows = read_results(run_dir / RESULTS, benchmark.correct_values, skip_unfinished_line=True)
+    scores = score_rows(benchmark, rows, invalid)
+    headline, subsets = bootstrap(benchmark, rows, invalid, resamples, seed)
+    return Report(benchmark.name, settings, scores, headline, subsets, behaviour(rows), [])
 
 
 def _percent(value: float | None) -> str:

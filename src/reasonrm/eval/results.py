@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from reasonrm.errors import InputError
+from reasonrm.eval.base import Benchmark
 
 REQUIRED = ("subset", "id", "correct")
 
@@ -69,31 +69,20 @@ def _check_correct(value: Any, allowed: tuple[float, ...] | None, where: str) ->
         raise InputError(f"{where}: field 'correct' must be one of {allowed}, got {value!r}")
 
 
-def invalid_rule(module: ModuleType, invalid: str | None) -> str | None:
-    """The rule for invalid verdicts: the one asked for, or the benchmark's default."""
-    rules = module.INVALID_RULES
-    if invalid is None:
-        return rules[0] if rules else None
-    if not rules:
-        raise InputError(f"--invalid does not apply to this benchmark: {module.INVALID_NOTE}")
-    if invalid not in rules:
-        raise InputError(f"--invalid must be one of {', '.join(rules)}, got {invalid!r}")
-    return invalid
-
-
-def score_rows(module: ModuleType, rows: list[dict[str, Any]], invalid: str | None) -> dict:
-    """The benchmark's scores as a dict with at least `sections` and `overall`."""
-    rule = invalid_rule(module, invalid)
-    result = module.score_rows(rows, rule).to_dict()
+def score_rows(benchmark: Benchmark, rows: list[dict[str, Any]], invalid: str | None) -> dict:
+    """The benchmark's scores as a dict with at least `sections` and `overall`, the number of
+    items and the invalid-verdict rule used."""
+    rule = benchmark.invalid_rule(invalid)
+    result = benchmark.score_rows(rows, rule)
     result["items"] = len(rows)
     if rule is not None:
         result["invalid_counts_as"] = 0.5 if rule == "half" else 0.0
         result["invalid_rule"] = rule
-        if getattr(module, "INVALID_SCOPE", None):
-            result["invalid_scope"] = module.INVALID_SCOPE
+        if benchmark.invalid_scope:
+            result["invalid_scope"] = benchmark.invalid_scope
     return result
 
 
-def score_file(module: ModuleType, path: str | Path, invalid: str | None = None) -> dict:
+def score_file(benchmark: Benchmark, path: str | Path, invalid: str | None = None) -> dict:
     """Every score recomputed from a results file alone."""
-    return score_rows(module, read_results(path, module.CORRECT_VALUES), invalid)
+    return score_rows(benchmark, read_results(path, benchmark.correct_values), invalid)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from reasonrm.errors import InputError
+from reasonrm.eval.base import Benchmark
 from reasonrm.eval.data import group_means, read_rows, require
 from reasonrm.eval.runner import EvalItem, item_row
 from reasonrm.types import Comparison, Judgment
@@ -72,34 +73,7 @@ WEIGHTS: dict[str, int] = {
 }
 
 InvalidRule = Literal["half", "zero"]
-#: the first is the default: reward-bench scores an invalid generative verdict 0.5
-INVALID_RULES: tuple[InvalidRule, ...] = ("half", "zero")
-CORRECT_VALUES = (0, 0.5, 1)
 DATASET_ID = "allenai/reward-bench"
-#: the official generative script places each pair in one random order
-DEFAULT_ORDERS = "random"
-
-
-def load(source: str = DATASET_ID) -> Iterator[EvalItem]:
-    """Rows with prompt, chosen, rejected, subset and id (the `filtered` split's layout)."""
-    for where, row in read_rows(source, split="filtered"):
-        prompt, chosen, rejected, subset, row_id = require(
-            row, where, "prompt", "chosen", "rejected", "subset", "id"
-        )
-        if subset not in WEIGHTS:
-            raise InputError(f"{where}: unknown RewardBench subset {subset!r}")
-        try:
-            c = Comparison(prompt, chosen, rejected, label="A", id=f"{subset}/{row_id}")
-        except InputError as e:
-            raise InputError(f"{where}: {e}") from None
-        # ids repeat across subsets, so the key is (subset, id)
-        yield EvalItem(f"{subset}/{row_id}", subset, (c,), {"id": str(row_id)}, where)
-
-
-def make_row(item: EvalItem, judgments: list[Judgment]) -> dict[str, Any]:
-    """The per-item row: `correct` is 1, 0 or 0.5 (invalid, reward-bench's convention)."""
-    (j,) = judgments
-    return item_row(item, judgments, correct=item_score(j.winner, chosen="A"))
 
 
 def item_score(winner: str | None, chosen: str, invalid: InvalidRule = "half") -> float:
@@ -143,14 +117,46 @@ def apply_invalid(value: float, invalid: InvalidRule) -> float:
     return 0.0 if invalid == "zero" and value == 0.5 else float(value)
 
 
-def row_score(row: dict[str, Any], invalid: InvalidRule = "half") -> float:
-    """One item's score under the invalid-verdict rule."""
-    return apply_invalid(row["correct"], invalid)
+class RewardBench(Benchmark):
+    name = "rewardbench"
+    #: the official generative script places each pair in one random order
+    default_orders = "random"
+    correct_values = (0, 0.5, 1)
+    #: the first is the default: reward-bench scores an invalid generative verdict 0.5
+    invalid_rules: tuple[InvalidRule, ...] = ("half", "zero")
+
+    def load(self, source: str = DATASET_ID) -> Iterator[EvalItem]:
+        """Rows with prompt, chosen, rejected, subset and id (the `filtered` split's layout)."""
+        for where, row in read_rows(source, split="filtered"):
+            prompt, chosen, rejected, subset, row_id = require(
+                row, where, "prompt", "chosen", "rejected", "subset", "id"
+            )
+            if subset not in WEIGHTS:
+                raise InputError(f"{where}: unknown RewardBench subset {subset!r}")
+            try:
+                c = Comparison(prompt, chosen, rejected, label="A", id=f"{subset}/{row_id}")
+            except InputError as e:
+                raise InputError(f"{where}: {e}") from None
+            # ids repeat across subsets, so the key is (subset, id)
+            yield EvalItem(f"{subset}/{row_id}", subset, (c,), {"id": str(row_id)}, where)
+
+    def make_row(self, item: EvalItem, judgments: list[Judgment]) -> dict[str, Any]:
+        """The per-item row: `correct` is 1, 0 or 0.5 (invalid, reward-bench's convention)."""
+        (j,) = judgments
+        return item_row(item, judgments, correct=item_score(j.winner, chosen="A"))
+
+    def row_score(self, row: dict[str, Any], invalid: str | None) -> float:
+        """One item's score under the invalid-verdict rule."""
+        return apply_invalid(row["correct"], invalid)
+
+    def score_rows(self, rows: Iterable[dict[str, Any]], invalid: str | None) -> dict[str, Any]:
+        """Score result rows; invalid="zero" counts the 0.5 of an invalid verdict as 0 (RM-R1)."""
+        try:
+            return score((row["subset"], self.row_score(row, invalid)) for row in rows).to_dict()
+        except ValueError as e:
+            raise InputError(str(e)) from None
 
 
-def score_rows(rows: Iterable[dict[str, Any]], invalid: InvalidRule = "half") -> RewardBenchScore:
-    """Score result rows; invalid="zero" counts the 0.5 of an invalid verdict as 0 (RM-R1)."""
-    try:
-        return score((row["subset"], row_score(row, invalid)) for row in rows)
-    except ValueError as e:
-        raise InputError(str(e)) from None
+BENCHMARK = RewardBench()
+# the loader on its own, for the speed scripts in benchmarks/
+load = BENCHMARK.load

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reasonrm.errors import InputError
+from reasonrm.eval.base import Benchmark
 from reasonrm.eval.data import read_rows, require
 from reasonrm.eval.rewardbench import InvalidRule, apply_invalid, item_score
 from reasonrm.eval.runner import EvalItem, item_row
@@ -23,11 +24,6 @@ from reasonrm.types import Comparison, Judgment
 
 DOMAINS = ("chat", "math", "code", "safety")
 DATASET_ID = "THU-KEG/RM-Bench"
-DEFAULT_ORDERS = "random"
-#: the first is the default: RM-Bench counts a cell only when the chosen response strictly wins,
-#: so an invalid verdict (no preference) scores 0; "half" gives it 0.5 as reward-bench does
-INVALID_RULES: tuple[InvalidRule, ...] = ("zero", "half")
-CORRECT_VALUES = None  # an item's `correct` is the mean of its nine cells
 STYLES = ("concise", "detailed", "markdown")  # the order of the three variants
 _HARD = ((0, 1), (0, 2), (1, 2))
 _NORMAL = ((0, 0), (1, 1), (2, 2))
@@ -113,50 +109,63 @@ def _domain_name(row: dict[str, Any], where: str) -> str:
     raise InputError(f"{where}: missing field(s): domain (or a file named <domain>_filtered.json)")
 
 
-def load(source: str = DATASET_ID) -> Iterator[EvalItem]:
-    """Rows with id, prompt, chosen and rejected (three style variants each) and a domain;
-    each item becomes the nine chosen-vs-rejected comparisons of its matrix."""
-    for where, row in read_rows(source, split="train"):
-        row_id, prompt, chosen, rejected = require(row, where, "id", "prompt", "chosen", "rejected")
-        name = _domain_name(row, where)
-        if domain_of(name) not in DOMAINS:
-            raise InputError(f"{where}: field 'domain' must be one of {DOMAINS}, got {name!r}")
-        for field_name, variants in (("chosen", chosen), ("rejected", rejected)):
-            if not isinstance(variants, list) or len(variants) != 3:
-                raise InputError(f"{where}: field {field_name!r} must be a list of 3 responses")
-        try:
-            comparisons = tuple(
-                Comparison(prompt, chosen[i], rejected[j], label="A", id=f"{name}/{row_id}/{i}{j}")
-                for i in range(3)
-                for j in range(3)
-            )
-        except InputError as e:
-            raise InputError(f"{where}: {e}") from None
-        yield EvalItem(f"{name}/{row_id}", name, comparisons, {"id": str(row_id)}, where)
-
-
-def make_row(item: EvalItem, judgments: list[Judgment]) -> dict[str, Any]:
-    """`matrix[i][j]`: 1 when chosen i beat rejected j, 0 when it lost, 0.5 when invalid
-    (scored 0 or 0.5 by the chosen rule); `correct` is the mean of the nine cells."""
-    cells = [item_score(j.winner, chosen="A") for j in judgments]
-    matrix = [cells[3 * i : 3 * i + 3] for i in range(3)]
-    return item_row(item, judgments, correct=sum(cells) / 9, matrix=matrix)
-
-
-def _matrix(row: dict[str, Any], invalid: InvalidRule) -> list[list[float]]:
+def _matrix(row: dict[str, Any], invalid: str | None) -> list[list[float]]:
     m = row.get("matrix")
     if not isinstance(m, list) or len(m) != 3 or any(not isinstance(r, list) for r in m):
         raise InputError(f"item {row['subset']}/{row['id']}: field 'matrix' must be 3x3")
     return [[apply_invalid(v, invalid) for v in r] for r in m]
 
 
-def row_score(row: dict[str, Any], invalid: InvalidRule = "zero") -> float:
-    """One item's score: the mean of its nine cells under the invalid-verdict rule."""
-    return sum(map(sum, _matrix(row, invalid))) / 9
+class RMBench(Benchmark):
+    name = "rm-bench"
+    default_orders = "random"
+    correct_values = None  # an item's `correct` is the mean of its nine cells
+    #: the first is the default: RM-Bench counts a cell only when the chosen response strictly
+    #: wins, so an invalid verdict (no preference) scores 0; "half" gives it 0.5 as reward-bench
+    #: does
+    invalid_rules: tuple[InvalidRule, ...] = ("zero", "half")
+
+    def load(self, source: str = DATASET_ID) -> Iterator[EvalItem]:
+        """Rows with id, prompt, chosen and rejected (three style variants each) and a domain;
+        each item becomes the nine chosen-vs-rejected comparisons of its matrix."""
+        for where, row in read_rows(source, split="train"):
+            row_id, prompt, chosen, rejected = require(
+                row, where, "id", "prompt", "chosen", "rejected"
+            )
+            name = _domain_name(row, where)
+            if domain_of(name) not in DOMAINS:
+                raise InputError(f"{where}: field 'domain' must be one of {DOMAINS}, got {name!r}")
+            for field_name, variants in (("chosen", chosen), ("rejected", rejected)):
+                if not isinstance(variants, list) or len(variants) != 3:
+                    raise InputError(f"{where}: field {field_name!r} must be a list of 3 responses")
+            try:
+                comparisons = tuple(
+                    Comparison(
+                        prompt, chosen[i], rejected[j], label="A", id=f"{name}/{row_id}/{i}{j}"
+                    )
+                    for i in range(3)
+                    for j in range(3)
+                )
+            except InputError as e:
+                raise InputError(f"{where}: {e}") from None
+            yield EvalItem(f"{name}/{row_id}", name, comparisons, {"id": str(row_id)}, where)
+
+    def make_row(self, item: EvalItem, judgments: list[Judgment]) -> dict[str, Any]:
+        """`matrix[i][j]`: 1 when chosen i beat rejected j, 0 when it lost, 0.5 when invalid
+        (scored 0 or 0.5 by the chosen rule); `correct` is the mean of the nine cells."""
+        cells = [item_score(j.winner, chosen="A") for j in judgments]
+        matrix = [cells[3 * i : 3 * i + 3] for i in range(3)]
+        return item_row(item, judgments, correct=sum(cells) / 9, matrix=matrix)
+
+    def row_score(self, row: dict[str, Any], invalid: str | None) -> float:
+        """One item's score: the mean of its nine cells under the invalid-verdict rule."""
+        return sum(map(sum, _matrix(row, invalid))) / 9
+
+    def score_rows(self, rows: Iterable[dict[str, Any]], invalid: str | None) -> dict[str, Any]:
+        try:
+            return score((row["subset"], _matrix(row, invalid)) for row in rows).to_dict()
+        except ValueError as e:
+            raise InputError(str(e)) from None
 
 
-def score_rows(rows: Iterable[dict[str, Any]], invalid: InvalidRule = "zero") -> RMBenchScore:
-    try:
-        return score((row["subset"], _matrix(row, invalid)) for row in rows)
-    except ValueError as e:
-        raise InputError(str(e)) from None
+BENCHMARK = RMBench()
