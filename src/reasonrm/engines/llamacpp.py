@@ -18,7 +18,12 @@ import httpx
 
 from reasonrm.engines.base import Engine, is_continuation, split_n, strip_echo
 from reasonrm.engines.models import DEFAULT_MODEL, resolve_gguf
-from reasonrm.errors import ContextLengthError, EngineError, MissingDependencyError
+from reasonrm.errors import (
+    ContextLengthError,
+    CorruptModelError,
+    EngineError,
+    MissingDependencyError,
+)
 from reasonrm.types import Message, Sample, SamplingParams
 
 log = logging.getLogger(__name__)
@@ -61,7 +66,13 @@ class LlamaCppEngine(Engine):
         p.verbosity = -1
         p.hostnames = ["127.0.0.1"]  # it also listens on loopback; used only to count tokens
         p.port = 0
-        self._server = xllamacpp.Server(p)
+        try:
+            self._server = xllamacpp.Server(p)
+        except RuntimeError as e:  # llama.cpp says only "Failed to init server"
+            raise CorruptModelError(
+                f"llama.cpp could not load {self.path}: it is not a complete GGUF model of an "
+                f"architecture this llama.cpp supports, or it does not fit in memory ({e})"
+            ) from None
         self._pool = ThreadPoolExecutor(max_workers=parallel * 2, thread_name_prefix="llamacpp")
         self._http = httpx.Client(base_url=self._server.listening_address, timeout=60)
 

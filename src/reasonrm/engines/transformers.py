@@ -202,13 +202,9 @@ def _batch_key(p: SamplingParams) -> tuple:
 
 def locate_checkpoint(model: str) -> tuple[str, dict]:
     """Where from_pretrained should look, and with which extra arguments."""
-    if model in REGISTRY:
-        path = resolve_gguf(model)
-        return str(path.parent), {"gguf_file": path.name}
     path = Path(model).expanduser()
-    if path.suffix == ".gguf":
-        if not path.is_file():
-            raise UnknownModelError(f"no such GGUF file: {path}")
+    if model in REGISTRY or path.suffix == ".gguf":
+        path = resolve_gguf(model)  # checks the file is there and has a GGUF header
         return str(path.parent), {"gguf_file": path.name}
     if path.is_dir():
         if not (path / "config.json").exists():
