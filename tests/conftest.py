@@ -16,5 +16,7 @@ DATA = Path(
 def shared_data() -> Path:
     """The benchmark copies in ../shared/data (or $REASONRM_DATA)."""
     if not DATA.is_dir():
-        pytest.skip(f"benchmark data not found at {DATA}; set REASONRM_DATA")
+        pytest.skip(
+            f"needs the benchmark data in ../shared/data: not at {DATA} (set REASONRM_DATA)"
+        )
     return DATA

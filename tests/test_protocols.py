@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import itertools
+import pkgutil
 import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import reasonrm.protocols
 from reasonrm.errors import UnknownProtocolError
 from reasonrm.protocols import PROTOCOLS, Protocol, get_protocol
 from reasonrm.protocols.base import BOTH_VERDICTS, NO_VERDICT, TRUNCATED
@@ -65,17 +69,44 @@ def user_content(messages: list[dict]) -> str:
 # ---- registry ---------------------------------------------------------------------------------
 
 
-def test_registry_has_every_protocol():
-    assert sorted(PROTOCOLS) == sorted(NAMES)
-    for name in NAMES:
-        p = get_protocol(name)
-        assert isinstance(p, Protocol) and p.name == name
-        assert get_protocol(p) is p
+def _protocol_classes() -> set[type[Protocol]]:
+    """Every concrete Protocol class defined in the reasonrm.protocols package."""
+    found = set()
+    for info in pkgutil.iter_modules(reasonrm.protocols.__path__, "reasonrm.protocols."):
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            defined_here = cls.__module__ == module.__name__  # not imported from elsewhere
+            if defined_here and issubclass(cls, Protocol) and not inspect.isabstract(cls):
+                found.add(cls)
+    return found
 
 
-def test_unknown_protocol_names_the_choices():
-    with pytest.raises(UnknownProtocolError, match="rrm"):
+def test_every_protocol_class_in_the_package_is_registered_under_its_name():
+    classes = _protocol_classes()
+    assert classes  # the discovery itself works
+    registered = {name: get_protocol(name) for name in PROTOCOLS}
+    assert {type(p) for p in registered.values()} == classes
+    for name, p in registered.items():
+        assert p.name == name and get_protocol(p) is p
+
+
+@pytest.mark.parametrize("name", list(PROTOCOLS))
+def test_every_registered_protocol_renders_and_parses_a_round_trip(name):
+    p = get_protocol(name)
+    messages = p.render(Comparison(PROMPT, A, B))
+    shown = "\n".join(m["content"] for m in messages)
+    assert PROMPT in shown and shown.index(A) < shown.index(B)
+    # whatever it renders, its forced verdicts read back as the slot they name
+    options = grammar_options(p.cue_grammar)
+    read = [p.parse("thinking..." + p.verdict_cue_for("thinking...") + o) for o in options]
+    assert [v.winner for v in read] == [expected_winner(o) for o in options]
+    assert sorted(v.winner for v in read) == ["A", "B"]
+
+
+def test_unknown_protocol_names_every_choice():
+    with pytest.raises(UnknownProtocolError, match="'nope'") as e:
         get_protocol("nope")
+    assert all(name in str(e.value) for name in PROTOCOLS)
 
 
 # ---- rendering ----------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from reasonrm.engines import models
+from reasonrm.protocols import get_protocol
+from reasonrm.types import Judgment
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +28,28 @@ def llamacpp_engine(smollm2_path):
 def server_url(llamacpp_engine):
     """The in-process llama.cpp server also listens on loopback: a real OpenAI-style server."""
     return llamacpp_engine.listening_address + "/v1"
+
+
+def check_judgment(j: Judgment, protocol: str, grammar: bool = False) -> None:
+    """What a judgment must satisfy whatever the model wrote: each sample's verdict is the
+    protocol's parse of its text, mapped back through its order; the votes count those
+    verdicts and the winner is their majority. `grammar`: the engine constrains the forced
+    verdict, so a forced sample always has one."""
+    p = get_protocol(protocol)
+    for s in j.samples:
+        read = p.parse(s.text, truncated=s.finish_reason == "length" and not s.forced)
+        read = read if s.order == "AB" else read.flipped()
+        assert s.verdict.winner == read.winner, s
+        if not s.forced:  # a forced sample's reason depends on how its cue's tail ended
+            assert s.verdict == read, s
+        elif grammar:
+            assert s.verdict.valid, s
+    verdicts = [s.verdict.winner for s in j.samples]
+    a, b = verdicts.count("A"), verdicts.count("B")
+    assert j.votes == {"A": a, "B": b, "invalid": verdicts.count(None)}
+    assert j.winner == (None if a == b else "A" if a > b else "B")
+
+
+@pytest.fixture(scope="session")
+def judgment_checker():
+    return check_judgment

@@ -2,6 +2,7 @@ import pytest
 
 from reasonrm import Comparison, Judge, SamplingParams
 from reasonrm.errors import ContextLengthError
+from reasonrm.protocols import get_protocol
 
 CHAT = [{"role": "user", "content": "Name three colours."}]
 
@@ -31,11 +32,23 @@ def test_length_finish_counts_the_budget(llamacpp_engine):
 
 
 def test_continuation_returns_only_the_new_text(llamacpp_engine):
-    prefix = "The three primary colours are red, yellow and"
-    chat = [*CHAT, {"role": "assistant", "content": prefix}]
-    ((s,),) = llamacpp_engine.generate([chat], SamplingParams(max_tokens=6))
-    assert not s.text.startswith(prefix)
-    assert s.text.strip()
+    count = [{"role": "user", "content": "Count from 1 to 10, separated by commas."}]
+    chat = [*count, {"role": "assistant", "content": "1, 2, 3, 4, 5,"}]
+    ((s,),) = llamacpp_engine.generate([chat], SamplingParams(max_tokens=8))
+    # It goes on from 5; a fresh reply or an echoed prefix would start at 1.
+    assert s.text.lstrip().startswith("6"), s.text
+
+
+def test_continuation_completes_a_forced_verdict(llamacpp_engine):
+    # what verdict forcing does: the cue ends the assistant text, a grammar picks the slot
+    rrm = get_protocol("rrm")
+    cue = "Both are fine." + rrm.verdict_cue_for("Both are fine.")
+    chat = [*CHAT, {"role": "assistant", "content": cue}]
+    ((s,),) = llamacpp_engine.generate(
+        [chat], SamplingParams(max_tokens=8, grammar=rrm.cue_grammar)
+    )
+    assert s.text in (" 1}", " 2}")  # only the new text: the cue is not echoed back
+    assert rrm.parse(cue + s.text).winner == ("A" if s.text == " 1}" else "B")
 
 
 def test_grammar_constrains_the_output(llamacpp_engine):
@@ -52,14 +65,14 @@ def test_prompt_over_context_is_a_clear_error(llamacpp_engine):
         llamacpp_engine.generate([chat], SamplingParams(max_tokens=4))
 
 
-def test_real_judgment_through_llamacpp(llamacpp_engine):
+def test_real_judgment_through_llamacpp(llamacpp_engine, judgment_checker):
     judge = Judge(llamacpp_engine, "rrm", votes=2, orders="both", max_tokens=48)
     j = judge.judge(Comparison("What is 2 + 2?", "2 + 2 = 4.", "2 + 2 = 5."))
-    assert len(j.samples) == 4
-    assert sum(j.votes.values()) == 4
-    assert {s.order for s in j.samples} == {"AB", "BA"}
-    # with forcing on, a sample cut off at the budget still carries a verdict attempt
-    assert all(s.verdict.valid or s.verdict.invalid_reason for s in j.samples)
+    assert sorted(s.order for s in j.samples) == ["AB", "AB", "BA", "BA"]
+    # 48 tokens is too few for this model to reach a verdict: forcing gives each one, and
+    # llama.cpp's grammar makes it valid
+    assert any(s.forced for s in j.samples)
+    judgment_checker(j, "rrm", grammar=True)
     assert j.completion_tokens == sum(s.completion_tokens for s in j.samples) > 0
 
 

@@ -175,22 +175,35 @@ def test_grpo_trains_on_a_remote_judge(server, tmp_path):
 
 def test_ctrl_c_finishes_the_request_in_flight(smollm2_path):
     served = Server("--model", str(smollm2_path), *SMALL)
-    answers: list[httpx.Response] = []
-    body = {"pairs": [{"prompt": q, "a": a, "b": b} for q, a, b in PAIRS]}
-    caller = threading.Thread(
-        target=lambda: answers.append(httpx.post(served.url + "/v1/judge", json=body, timeout=300))
-    )
+    answers: list[tuple[float, httpx.Response]] = []
+    # Three times the pairs: long enough (a dozen votes) that Ctrl-C lands mid-request.
+    body = {"pairs": [{"prompt": q, "a": a, "b": b} for q, a, b in PAIRS * 3]}
+
+    def call() -> None:
+        reply = httpx.post(served.url + "/v1/judge", json=body, timeout=300)
+        answers.append((time.monotonic(), reply))
+
+    caller = threading.Thread(target=call)
     caller.start()
+    running = 0.0
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # wait until the request is being judged
+    while running == 0 and not answers and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait until the request is being judged
         metrics = httpx.get(served.url + "/metrics").text
-        if re.search(r"reasonrm_jobs_running (\d+)", metrics).group(1) != "0":
-            break
-        time.sleep(0.05)
+        found = re.search(r"^reasonrm_jobs_running (\S+)$", metrics, re.MULTILINE)
+        running = float(found.group(1))
+    assert running > 0 and not answers, "the request was not seen in flight"
+    interrupted_at = time.monotonic()
     code = served.stop()
     caller.join(60)
-    assert answers and answers[0].status_code == 200
-    assert [j["error"] for j in answers[0].json()["judgments"]] == [None, None]
+    assert answers, "the request in flight got no answer"
+    answered_at, reply = answers[0]
+    assert answered_at > interrupted_at  # it was still being judged when Ctrl-C came
+    assert reply.status_code == 200, reply.text
+    judgments = reply.json()["judgments"]
+    assert len(judgments) == len(body["pairs"])
+    for j in judgments:  # finished, not cut short: both orders voted
+        assert j["error"] is None and j["valid"] + j["invalid"] == 2
     # a clean stop: 130 is the shell's code for a Ctrl-C, and no traceback
     assert code in (0, 130) and "Traceback" not in "".join(served.lines), "".join(served.lines)
     with pytest.raises(httpx.TransportError):
