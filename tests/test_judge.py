@@ -180,9 +180,9 @@ def test_both_orders_agree_for_a_content_judge(good, votes):
 
 def test_random_order_is_deterministic_for_a_seed():
     cs = [make(i) for i in range(40)]
-    first = [Judge(ScriptedEngine([]), seed=7).orders_for(c) for c in cs]
-    again = [Judge(ScriptedEngine([]), seed=7).orders_for(c) for c in cs]
-    other = [Judge(ScriptedEngine([]), seed=8).orders_for(c) for c in cs]
+    first = [Judge(ScriptedEngine([]), seed=7, orders="random").orders_for(c) for c in cs]
+    again = [Judge(ScriptedEngine([]), seed=7, orders="random").orders_for(c) for c in cs]
+    other = [Judge(ScriptedEngine([]), seed=8, orders="random").orders_for(c) for c in cs]
     assert first == again
     assert all(o in (["AB"], ["BA"]) for o in first)
     assert first != other  # the seed matters
@@ -230,7 +230,7 @@ def test_random_order_is_independent_of_batch_position():
 def test_random_order_is_roughly_balanced():
     cs = [make(i) for i in range(200)]
     seen: dict = {}
-    judge = Judge(recording_engine(cs, seen), seed=0)
+    judge = Judge(recording_engine(cs, seen), seed=0, orders="random")
     judged = list(judge.judge_many(cs))
     orders = [j.samples[0].order for j in judged]
     # the order recorded in the judgment is the one the engine was shown
@@ -484,7 +484,7 @@ def test_judge_many_yields_in_input_order():
     judged = list(Judge(engine, votes=1, concurrency=4).judge_many(cs))
     assert [j.comparison_id for j in judged] == [c.id for c in cs]
     assert all(j.winner == "B" and j.error is None for j in judged)
-    assert engine.requests == 10
+    assert engine.requests == 20  # the default (orders "auto") judges each pair both ways
 
 
 def test_judge_many_accepts_a_generator_and_empty_input():
@@ -612,3 +612,19 @@ def test_judge_validation():
         Judge(ScriptedEngine([]), orders="sometimes")  # type: ignore[arg-type]
     with pytest.raises(UnknownProtocolError):
         Judge(ScriptedEngine([]), "nope")
+
+
+def test_default_orders_judge_a_pair_both_ways_and_a_tournament_match_one_way():
+    """orders="auto", the one default of Python and the command line: a pair judged on its
+    own (judge, judge_many) is shown in both orders; a ranker's matches in one random order."""
+    from reasonrm.ranking import Ranker
+
+    judge = Judge(ScriptedEngine(prefers("ALPHA")))
+    assert judge.spec.orders == "auto"
+    j = judge.judge(make(0))
+    assert sorted(s.order for s in j.samples) == ["AB", "BA"] and j.orders_agree is True
+    ranker = Ranker(judge, "knockout")
+    assert ranker.judge.orders == "random" and ranker.judge.engine is judge.engine
+    assert len(ranker.judge.orders_for(make(1))) == 1
+    # an explicit choice is kept
+    assert Ranker(Judge(ScriptedEngine([]), orders="both")).judge.orders == "both"

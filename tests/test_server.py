@@ -614,7 +614,9 @@ def test_serve_builds_the_app_from_its_flags_and_closes_the_engine(monkeypatch):
     assert (settings.api_key, settings.max_pairs, settings.queue_size) == ("k1", 7, 9)
     assert settings.timeout == 30 and service.batcher.workers == 2 * engine.capacity
     assert (seen["host"], seen["port"]) == ("127.0.0.1", 0)
-    assert service.judge.orders == "both"  # a served pair is judged in both orders
+    # orders "auto": a served pair is judged in both orders, a tournament match in one
+    assert service.judge.orders == "auto"
+    assert service.judge.orders_for(Comparison("q", "a", "b")) == ["AB", "BA"]
     assert engine.closed  # the server never ran its shutdown, so the command closed it
 
 

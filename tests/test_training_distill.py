@@ -318,9 +318,9 @@ def test_reading_checks_rows_and_protocol(tmp_path):
 
 
 def _patch_engine(monkeypatch, engine, seen=None):
-    def fake(eng, model, *args):
+    def fake(spec):
         if seen is not None:
-            seen.append((eng.value, model))
+            seen.append((spec.engine, spec.model))
         return engine
 
     monkeypatch.setattr(cli_train, "_open_engine", fake)

@@ -144,8 +144,8 @@ def test_rows_too_long_are_skipped_and_counted(heldout, tmp_path):
 def test_cli_evaluate(heldout, tmp_path, monkeypatch):
     seen = []
 
-    def fake(eng, checkpoint, *args):
-        seen.append((eng.value, checkpoint))
+    def fake(spec):
+        seen.append((spec.engine, spec.model))
         return model()
 
     monkeypatch.setattr(cli_train, "_open_engine", fake)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections import deque
-from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -16,36 +14,23 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from reasonrm.cli_common import (  # noqa: F401 (cli_train and tests use some through here)
-    AdaptiveOpt,
-    ApiKeyEnvOpt,
-    BaseUrlOpt,
-    ConcurrencyOpt,
-    ContextOpt,
+from reasonrm.cli_common import (
     EngineName,
-    EngineOpt,
-    ForceOpt,
-    MaxTokensOpt,
-    ModelOpt,
-    OrdersName,
-    OrdersOpt,
-    ParallelOpt,
-    ProtocolOpt,
-    SeedOpt,
-    TemperatureOpt,
-    VotesOpt,
+    SpecOptions,
     err,
     friendly,
+    open_engine,
     out,
     progress_bar,
-)
-from reasonrm.cli_common import (
-    open_engine as _engine,
+    spec_options,
 )
 from reasonrm.cli_serve import serve
 from reasonrm.cli_train import add_top_level_commands, train_app
-from reasonrm.errors import InputError, ReasonRMError
+from reasonrm.errors import InputError
+from reasonrm.eval import BENCHMARKS, get_benchmark
 from reasonrm.jsonl import check_settings, check_settings_file
+from reasonrm.judge import Judge
+from reasonrm.specs import run_settings
 from reasonrm.types import Comparison, Judgment
 
 app = typer.Typer(
@@ -59,6 +44,7 @@ app.add_typer(models_app, name="models")
 
 @app.command()
 @friendly
+@spec_options()
 def judge(
     prompt: Annotated[str | None, typer.Option(help="The user prompt.")] = None,
     a: Annotated[str | None, typer.Option("--a", help="First response.")] = None,
@@ -69,24 +55,12 @@ def judge(
     output: Annotated[
         Path | None, typer.Option(help="JSONL of judgments (with --input); resumable.")
     ] = None,
-    model: ModelOpt = None,
-    engine: EngineOpt = EngineName.llamacpp,
-    protocol: ProtocolOpt = "rrm",
-    votes: VotesOpt = 1,
-    orders: OrdersOpt = OrdersName.both,
-    adaptive: AdaptiveOpt = False,
-    seed: SeedOpt = 0,
-    max_tokens: MaxTokensOpt = None,
-    temperature: TemperatureOpt = None,
-    force_verdict: ForceOpt = True,
-    base_url: BaseUrlOpt = None,
-    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
-    concurrency: ConcurrencyOpt = 16,
-    parallel: ParallelOpt = 8,
-    context: ContextOpt = 8192,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    *,
+    specs: SpecOptions,
 ) -> None:
-    """Judge which of two responses is better (or every pair in a JSONL file)."""
+    """Judge which of two responses is better (or every pair in a JSONL file). A pair is
+    judged in both orders unless --orders says otherwise."""
     single = prompt is not None or a is not None or b is not None
     if single == (input is not None):
         raise InputError("give either --prompt/--a/--b for one pair, or --input FILE --output FILE")
@@ -98,32 +72,19 @@ def judge(
         if missing:
             raise InputError(f"missing {', '.join(missing)}")
         comparison = Comparison(prompt, a, b)  # validated before the model loads
-    settings = {"engine": engine.value, "model": model, "protocol": protocol, "votes": votes}
-    settings |= {"orders": orders.value, "adaptive": adaptive, "seed": seed}
-    settings |= {"max_tokens": max_tokens, "temperature": temperature}
-    settings |= {"force_verdict": force_verdict}
+    judge_spec = specs.judge().resolve_orders("both")
+    engine_spec = specs.engine()
+    settings = run_settings(judge_spec, engine_spec)
     if output is not None:
         check_settings(output, settings)  # before the model loads
-    with _engine(engine, model, base_url, api_key_env, parallel, context, concurrency) as eng:
-        judge_ = _make_judge(
-            eng,
-            protocol,
-            votes,
-            orders,
-            adaptive,
-            seed,
-            max_tokens,
-            temperature,
-            force_verdict=force_verdict,
-        )
-        if comparison is not None:
-            judgment = judge_.judge(comparison)
-            if as_json:
-                out.print_json(json.dumps(judgment.to_dict()))
-            else:
-                _show(judgment)
-        else:
+    with open_engine(engine_spec) as eng:
+        judge_ = Judge.from_spec(eng, judge_spec)
+        if comparison is None:
             _judge_file(judge_, input, output, settings)
+        elif as_json:
+            out.print_json(json.dumps(judge_.judge(comparison).to_dict()))
+        else:
+            _show(judge_.judge(comparison))
 
 
 def _show(j: Judgment) -> None:
@@ -151,65 +112,48 @@ def _show(j: Judgment) -> None:
     )
 
 
-def _judge_file(judge_, input: Path, output: Path, settings: dict) -> None:
-    from reasonrm.jsonl import ResumableWriter, iter_jsonl
-    from reasonrm.pairs import comparison_from_row
+def _judge_file(judge_: Judge, input: Path, output: Path, settings: dict) -> None:
+    from reasonrm.runs import judge_file
 
-    rows = list(iter_jsonl(input))  # small: lines of text; judgments are what costs
-    writer = ResumableWriter(output, key="line", settings=settings)
-    todo = [(n, r) for n, r in rows if n not in writer.done]
-    if writer.done:
-        err.print(f"resuming: {len(writer.done)} of {len(rows)} pairs already in {output}")
-    lines: deque[int] = deque()
-    stats = {"bad": 0, "failed": 0, "labelled": 0, "correct": 0}
+    def note(row: dict, run) -> str:
+        if row.get("error") is not None and row.get("samples") is None:
+            err.print(f"[yellow]skipped[/] {row['error']}", highlight=False)
+        return f"accuracy {run.accuracy:.1%}" if run.accuracy is not None else ""
 
-    def comparisons() -> Iterator[Comparison]:
-        for number, row in todo:
-            try:
-                if isinstance(row, InputError):
-                    raise row
-                c = comparison_from_row(row, where=f"{input}:{number}")
-            except InputError as e:
-                stats["bad"] += 1
-                writer.write({"line": number, "id": _row_id(row), "winner": None, "error": str(e)})
-                err.print(f"[yellow]skipped[/] {e}", highlight=False)
-                progress.advance(task)
-                continue
-            lines.append(number)
-            yield c
-
-    try:
-        with progress_bar() as progress:
-            task = progress.add_task("judging", total=len(todo), note="")
-            for judgment in judge_.judge_many(comparisons(), errors="return"):
-                writer.write({"line": lines.popleft(), **judgment.to_dict()})
-                stats["failed"] += judgment.error is not None
-                if judgment.correct is not None and judgment.error is None:
-                    stats["labelled"] += 1
-                    stats["correct"] += judgment.correct
-                    progress.update(
-                        task, note=f"accuracy {stats['correct'] / stats['labelled']:.1%}"
-                    )
-                progress.advance(task)
-    except KeyboardInterrupt:
-        writer.close()
-        err.print(
-            f"interrupted: {len(writer.done)} rows are in {output}; rerun the same command to resume"
-        )
-        raise typer.Exit(130) from None
-    writer.close()
-    summary = f"wrote {output}: {len(writer.done)} rows"
-    if stats["labelled"]:
-        summary += f", accuracy {stats['correct']}/{stats['labelled']}"
-    if stats["bad"] or stats["failed"]:
+    run = _run_with_progress(
+        "judging", "pairs", judge_file, judge_, input, output, settings=settings, note=note
+    )
+    summary = f"wrote {output}: {run.resumed + run.written} rows"
+    if run.labelled:
+        summary += f", accuracy {run.correct}/{run.labelled}"
+    if run.malformed or run.failed:
         summary += (
-            f"; {stats['bad']} malformed rows and {stats['failed']} failed judgments (see 'error')"
+            f"; {run.malformed} malformed rows and {run.failed} failed judgments (see 'error')"
         )
     err.print(summary)
 
 
-def _row_id(row) -> str | None:
-    return str(row["id"]) if isinstance(row, dict) and row.get("id") is not None else None
+def _run_with_progress(what, unit, runner, worker, input, output, *, settings, note):
+    """Run judge_file or rank_file with a progress bar; Ctrl-C keeps what is written."""
+    with progress_bar() as progress:
+        task = progress.add_task(what, total=None, note="")
+
+        def on_start(run) -> None:
+            if run.resumed:
+                err.print(f"resuming: {run.resumed} of {run.rows} {unit} already in {output}")
+            progress.update(task, total=run.rows, completed=run.resumed)
+
+        def on_row(row: dict, run) -> None:
+            progress.update(task, advance=1, note=note(row, run))
+
+        try:
+            return runner(
+                worker, input, output, settings=settings, on_start=on_start, on_row=on_row
+            )
+        except KeyboardInterrupt:
+            progress.stop()
+            err.print(f"interrupted: rows done are in {output}; rerun the same command to resume")
+            raise typer.Exit(130) from None
 
 
 class MethodName(StrEnum):
@@ -230,94 +174,57 @@ RatingOpt = Annotated[
     RatingName,
     typer.Option(help="elo method: bt (Bradley-Terry fit) or elo (sequential updates)."),
 ]
-RankOrdersOpt = Annotated[
-    OrdersName,
-    typer.Option(help="Per match: random (one order), both (A/B and B/A) or fixed."),
-]
 
 
 @app.command()
 @friendly
+@spec_options()
 def rank(
     input: Annotated[Path, typer.Option(help='JSONL: {"prompt": ..., "responses": [...]}.')],
     output: Annotated[Path, typer.Option(help="JSONL of rankings; rerun to resume.")],
     method: MethodOpt = MethodName.knockout,
     rating: RatingOpt = RatingName.bt,
-    model: ModelOpt = None,
-    engine: EngineOpt = EngineName.llamacpp,
-    protocol: ProtocolOpt = "rrm",
-    votes: VotesOpt = 1,
-    orders: RankOrdersOpt = OrdersName.random,
-    adaptive: AdaptiveOpt = False,
-    seed: SeedOpt = 0,
-    max_tokens: MaxTokensOpt = None,
-    temperature: TemperatureOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
-    concurrency: ConcurrencyOpt = 16,
-    parallel: ParallelOpt = 8,
-    context: ContextOpt = 8192,
+    *,
+    specs: SpecOptions,
 ) -> None:
-    """Rank the responses of each line with a tournament of the judge, best first."""
-    from reasonrm.jsonl import ResumableWriter, iter_jsonl
-    from reasonrm.ranking import Ranker, candidates_from_row
+    """Rank the responses of each line with a tournament of the judge, best first. Each
+    match is judged in one random order unless --orders says otherwise."""
+    from reasonrm.ranking import Ranker
+    from reasonrm.runs import rank_file
 
-    rows = list(iter_jsonl(input))
-    settings = {"method": method.value, "rating": rating.value, "engine": engine.value}
-    settings |= {"model": model, "protocol": protocol, "votes": votes, "orders": orders.value}
-    settings |= {"adaptive": adaptive, "seed": seed, "max_tokens": max_tokens}
-    settings |= {"temperature": temperature}
-    writer = ResumableWriter(output, key="line", settings=settings)
-    todo = [(n, r) for n, r in rows if n not in writer.done]
-    if writer.done:
-        err.print(f"resuming: {len(writer.done)} of {len(rows)} lines already in {output}")
-    lines: deque[tuple[int, dict]] = deque()
-    failed = 0
+    judge_spec = specs.judge().resolve_orders("random")
+    engine_spec = specs.engine()
+    settings = run_settings(judge_spec, engine_spec, method=method.value, rating=rating.value)
+    check_settings(output, settings)  # before the model loads
 
-    def fail(number: int, row, e: ReasonRMError) -> None:
-        nonlocal failed
-        failed += 1
-        writer.write({"line": number, "id": _row_id(row), "error": str(e)})
-        err.print(f"[yellow]line {number}:[/] {e}", highlight=False)
+    def note(row: dict, run) -> str:
+        if row.get("error") is not None:
+            err.print(f"[yellow]line {row['line']}:[/] {row['error']}", highlight=False)
+        return ""
 
-    def items():
-        for number, row in todo:
-            try:
-                if isinstance(row, InputError):
-                    raise row
-                item = candidates_from_row(row, where=f"{input}:{number}")
-            except InputError as e:
-                fail(number, row, e)
-                progress.advance(task)
-                continue
-            lines.append((number, row))
-            yield item
-
-    with _engine(engine, model, base_url, api_key_env, parallel, context, concurrency) as eng:
-        judge_ = _make_judge(eng, protocol, votes, orders, adaptive, seed, max_tokens, temperature)
-        ranker = Ranker(judge_, method.value, rating=rating.value, seed=seed)
-        try:
-            with progress_bar() as progress:
-                task = progress.add_task("ranking", total=len(todo), note="")
-                for result in ranker.rank_many(items(), errors="return"):
-                    number, row = lines.popleft()
-                    if isinstance(result, ReasonRMError):
-                        fail(number, row, result)
-                    else:
-                        row_out = {"line": number, "id": _row_id(row), **result.to_dict()}
-                        writer.write(row_out)
-                    progress.advance(task)
-        except KeyboardInterrupt:
-            writer.close()
-            err.print(f"interrupted: {len(writer.done)} lines are in {output}; rerun to resume")
-            raise typer.Exit(130) from None
-    writer.close()
-    note = f"; {failed} lines failed (see 'error')" if failed else ""
-    err.print(f"wrote {output}: {len(writer.done)} lines{note}")
+    with open_engine(engine_spec) as eng:
+        ranker = Ranker(
+            Judge.from_spec(eng, judge_spec),
+            method.value,
+            rating=rating.value,
+            seed=judge_spec.seed,
+        )
+        run = _run_with_progress(
+            "ranking", "lines", rank_file, ranker, input, output, settings=settings, note=note
+        )
+    failed = run.malformed + run.failed
+    note_ = f"; {failed} lines failed (see 'error')" if failed else ""
+    err.print(f"wrote {output}: {run.resumed + run.written} lines{note_}")
 
 
 @app.command("best-of-n")
 @friendly
+@spec_options(
+    overrides={
+        "model": {"flag": "--judge", "help": "Judge model (default: the default model)."},
+        "engine": {"help": "Judge backend (auto: as for the other commands)."},
+    }
+)
 def best_of_n(
     prompt: Annotated[str, typer.Option(help="The user prompt.")],
     n: Annotated[int, typer.Option("--n", min=1, help="Responses to sample.")] = 8,
@@ -332,25 +239,11 @@ def best_of_n(
     ] = None,
     policy_max_tokens: Annotated[int, typer.Option(min=1, help="Policy token budget.")] = 512,
     policy_temperature: Annotated[float, typer.Option(min=0, help="Policy temperature.")] = 0.8,
-    judge_model: Annotated[
-        str | None, typer.Option("--judge", help="Judge model (default: the default model).")
-    ] = None,
-    engine: Annotated[EngineName, typer.Option(help="Judge backend.")] = EngineName.llamacpp,
-    base_url: BaseUrlOpt = None,
     method: MethodOpt = MethodName.knockout,
     rating: RatingOpt = RatingName.bt,
-    protocol: ProtocolOpt = "rrm",
-    votes: VotesOpt = 1,
-    orders: RankOrdersOpt = OrdersName.random,
-    adaptive: AdaptiveOpt = False,
-    seed: SeedOpt = 0,
-    max_tokens: MaxTokensOpt = None,
-    temperature: TemperatureOpt = None,
-    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
-    concurrency: ConcurrencyOpt = 16,
-    parallel: ParallelOpt = 8,
-    context: ContextOpt = 8192,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    *,
+    specs: SpecOptions,
 ) -> None:
     """Sample N responses from a policy and keep the one the judge's tournament ranks first.
     One model loads once when the policy and the judge are the same."""
@@ -361,24 +254,30 @@ def best_of_n(
     from reasonrm.types import SamplingParams
 
     Comparison(prompt, "", "")  # check before a model loads
-    if policy_engine is None or policy_engine == engine:
-        # by default the policy is the judge's own engine, model and server
-        policy_engine = engine
-        policy = policy if policy is not None else judge_model
-        policy_base_url = policy_base_url if policy_base_url is not None else base_url
-    same = (policy, policy_engine, policy_base_url) == (judge_model, engine, base_url)
+    judge_spec = specs.judge().resolve_orders("random")
+    judge_engine = specs.engine().resolved()
+    policy_spec = judge_engine  # by default the policy is the judge's own engine and model
+    if policy_engine is not None and policy_engine.value != judge_engine.engine:
+        policy_spec = policy_spec.replace(engine=policy_engine.value, model=None, base_url=None)
+    policy_spec = policy_spec.replace(
+        model=policy if policy is not None else policy_spec.model,
+        base_url=policy_base_url if policy_base_url is not None else policy_spec.base_url,
+    )
     with ExitStack() as stack:
-        open_ = lambda e, m, url: stack.enter_context(  # noqa: E731
-            _engine(e, m, url, api_key_env, parallel, context, concurrency)
+        judge_eng = stack.enter_context(open_engine(judge_engine))
+        same = policy_spec == judge_engine
+        policy_eng = judge_eng if same else stack.enter_context(open_engine(policy_spec))
+        ranker = Ranker(
+            Judge.from_spec(judge_eng, judge_spec),
+            method.value,
+            rating=rating.value,
+            seed=judge_spec.seed,
         )
-        judge_eng = open_(engine, judge_model, base_url)
-        policy_eng = judge_eng if same else open_(policy_engine, policy, policy_base_url)
-        judge_ = _make_judge(
-            judge_eng, protocol, votes, orders, adaptive, seed, max_tokens, temperature
-        )
-        ranker = Ranker(judge_, method.value, rating=rating.value, seed=seed)
         params = SamplingParams(
-            max_tokens=policy_max_tokens, temperature=policy_temperature, top_p=0.95, seed=seed
+            max_tokens=policy_max_tokens,
+            temperature=policy_temperature,
+            top_p=0.95,
+            seed=judge_spec.seed,
         )
         err.print(f"[dim]sampling {n} responses, then a {method.value} tournament[/]")
         result = sample_and_rank(policy_eng, ranker, prompt, n, params)
@@ -406,33 +305,10 @@ def best_of_n(
     )
 
 
-def _make_judge(engine, protocol, votes, orders, adaptive, seed, max_tokens, temperature, **kw):
-    from reasonrm.judge import Judge
-
-    return Judge(
-        engine,
-        protocol,
-        votes=votes,
-        orders=orders.value,
-        adaptive=adaptive,
-        seed=seed,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        **kw,
-    )
-
-
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate a judge on reward-model benchmarks.")
 app.add_typer(eval_app, name="eval")
-# command-line name -> module in reasonrm.eval
-EVAL_BENCHMARKS = {
-    "rewardbench": "rewardbench",
-    "rm-bench": "rmbench",
-    "rmb": "rmb",
-    "pandalm": "pandalm",
-    "judgebench": "judgebench",
-}
-BENCHMARK_HELP = " | ".join(EVAL_BENCHMARKS)
+# the benchmarks by command-line name: one registry, reasonrm.eval.BENCHMARKS
+BENCHMARK_HELP = " | ".join(BENCHMARKS)
 RUN_SETTINGS = (
     "benchmark",
     "data",
@@ -451,16 +327,9 @@ RUN_SETTINGS = (
 )
 
 
-def _benchmark(name: str):
-    if name not in EVAL_BENCHMARKS:
-        raise InputError(f"unknown benchmark {name!r}; available: {', '.join(EVAL_BENCHMARKS)}")
-    import importlib
-
-    return importlib.import_module(f"reasonrm.eval.{EVAL_BENCHMARKS[name]}")
-
-
 @eval_app.command("run")
 @friendly
+@spec_options()
 def eval_run(
     benchmark: Annotated[str, typer.Argument(help=BENCHMARK_HELP)],
     data: Annotated[str, typer.Option(help="Official file or folder, or a Hugging Face id.")],
@@ -469,50 +338,32 @@ def eval_run(
     sample: Annotated[
         int | None, typer.Option(help="A stratified sample of about N items (every subset).")
     ] = None,
-    model: ModelOpt = None,
-    engine: EngineOpt = EngineName.llamacpp,
-    protocol: ProtocolOpt = "rrm",
-    votes: VotesOpt = 1,
-    orders: Annotated[
-        OrdersName | None,
-        typer.Option(help="Default: the benchmark's own (JudgeBench both, the others random)."),
-    ] = None,
-    adaptive: AdaptiveOpt = False,
-    seed: SeedOpt = 0,
-    max_tokens: MaxTokensOpt = None,
-    temperature: TemperatureOpt = None,
-    force_verdict: ForceOpt = True,
-    base_url: BaseUrlOpt = None,
-    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
-    concurrency: ConcurrencyOpt = 16,
-    parallel: ParallelOpt = 8,
-    context: ContextOpt = 8192,
+    *,
+    specs: SpecOptions,
 ) -> None:
     """Judge a benchmark's items; results stream to OUT/results.jsonl. Orders default to
-    what the benchmark's official script does."""
+    what the benchmark's official script does (JudgeBench both, the others one random)."""
     from reasonrm.eval.runner import RESULTS, run, select
 
-    module = _benchmark(benchmark)
-    orders = orders or OrdersName(module.DEFAULT_ORDERS)
+    bench = get_benchmark(benchmark)
+    judge_spec = specs.judge().resolve_orders(bench.default_orders)
+    engine_spec = specs.engine()
     # two passes: check every row and pick the keys before any judging, then stream the items
-    keys = select(module.load(data), limit, sample, seed)
-    items = (item for item in module.load(data) if item.key in keys)
-    settings = {k: v for k, v in locals().items() if k in RUN_SETTINGS}
-    settings |= {"engine": engine.value, "orders": orders.value, "items": len(keys)}
+    keys = select(bench.load(data), limit, sample, judge_spec.seed)
+    items = (item for item in bench.load(data) if item.key in keys)
+    settings = run_settings(
+        judge_spec,
+        engine_spec,
+        benchmark=benchmark,
+        data=data,
+        limit=limit,
+        sample=sample,
+        items=len(keys),
+    )
     check_settings_file(out / "run.json", settings)
     scored = {"n": 0, "sum": 0.0}
-    with _engine(engine, model, base_url, api_key_env, parallel, context, concurrency) as eng:
-        judge_ = _make_judge(
-            eng,
-            protocol,
-            votes,
-            orders,
-            adaptive,
-            seed,
-            max_tokens,
-            temperature,
-            force_verdict=force_verdict,
-        )
+    with open_engine(engine_spec) as eng:
+        judge_ = Judge.from_spec(eng, judge_spec)
         done = _count_lines(out / RESULTS)
         with progress_bar() as progress:
             task = progress.add_task("judging", total=len(keys), completed=done, note="")
@@ -523,7 +374,7 @@ def eval_run(
                 progress.update(task, advance=1, note=f"accuracy {scored['sum'] / scored['n']:.1%}")
 
             try:
-                path = run(items, judge_, out, module.make_row, on_row)
+                path = run(items, judge_, out, bench.make_row, on_row)
             except KeyboardInterrupt:
                 err.print(f"interrupted; rerun the same command to resume from {out}")
                 raise typer.Exit(130) from None
@@ -555,7 +406,7 @@ def eval_score(
 def _print_score(benchmark: str, results: Path, invalid: str | None, as_json: bool) -> None:
     from reasonrm.eval.results import score_file
 
-    result = score_file(_benchmark(benchmark), results, invalid)
+    result = score_file(get_benchmark(benchmark), results, invalid)
     if as_json:
         out.print_json(json.dumps(result))
         return
@@ -598,8 +449,7 @@ def eval_report(
     from reasonrm.eval import report
 
     name, settings = report.load_run(run_dir, benchmark)
-    module = _benchmark(name)
-    built = report.build(run_dir, module, name, settings, invalid, resamples)
+    built = report.build(run_dir, get_benchmark(name), settings, invalid, resamples)
     path = report.write(built, out_dir or run_dir)
     table = Table("score", "value [95% CI]", title=f"{name}: {run_dir}")
     for key, estimate in built.headline.items():
@@ -685,6 +535,7 @@ class DataFormat(StrEnum):
 
 @data_app.command("prepare")
 @friendly
+@spec_options(judge=("protocol",), engine=False)
 def data_prepare(
     input: Annotated[
         str, typer.Option(help="JSONL(.gz)/JSON/parquet file or folder, or a Hugging Face id.")
@@ -695,7 +546,6 @@ def data_prepare(
     format: Annotated[DataFormat, typer.Option(help="Input layout; auto reads the first row.")] = (
         DataFormat.auto
     ),
-    protocol: ProtocolOpt = "rrm",
     max_tokens: Annotated[
         int | None,
         typer.Option(min=1, help="Drop pairs whose judge prompt is longer (about 4 chars/token)."),
@@ -706,6 +556,8 @@ def data_prepare(
     seed: Annotated[int, typer.Option(help="Seeds the held-out split and A/B placement.")] = 0,
     split: Annotated[str, typer.Option(help="Hugging Face dataset split.")] = "train",
     as_json: Annotated[bool, typer.Option("--json", help="Print stats.json's object.")] = False,
+    *,
+    specs: SpecOptions,
 ) -> None:
     """Turn preference pairs into judge-training rows: the protocol's judge prompt with the
     chosen response placed as A or B (balanced, seeded) and the label to reward."""
@@ -715,7 +567,7 @@ def data_prepare(
         input,
         out_dir,
         format.value,
-        protocol,
+        specs.judge().protocol,
         split=split,
         max_tokens=max_tokens,
         heldout=heldout,

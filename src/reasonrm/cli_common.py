@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import inspect
+from dataclasses import dataclass, fields
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from reasonrm.errors import ReasonRMError
+from reasonrm.specs import EngineSpec, JudgeSpec
 
 out = Console()
 err = Console(stderr=True)
@@ -44,66 +47,102 @@ def friendly(command):
     return wrapper
 
 
-def open_engine(
-    engine: EngineName,
-    model: str | None,
-    base_url: str | None,
-    api_key_env: str,
-    parallel: int,
-    context: int,
-    concurrency: int = 16,
-):
+def open_engine(spec: EngineSpec):
+    """The engine a spec names; download messages go to stderr."""
     from reasonrm.engines import load_engine
 
-    if engine is EngineName.llamacpp:
-        say = lambda msg: err.print(f"[dim]{msg}[/]", highlight=False)  # noqa: E731
-        return load_engine("llamacpp", model, parallel=parallel, context=context, progress=say)
-    if engine is EngineName.openai:
-        return load_engine(
-            "openai", model, base_url=base_url, api_key_env=api_key_env, concurrency=concurrency
-        )
-    return load_engine("transformers", model, batch_size=parallel)
+    say = lambda msg: err.print(f"[dim]{msg}[/]", highlight=False)  # noqa: E731
+    return load_engine(spec, progress=say)
 
 
-# Engine and judge options, shared by the commands that judge.
-ModelOpt = Annotated[
-    str | None, typer.Option(help="Registry name, .gguf path, checkpoint folder or served model.")
-]
-EngineOpt = Annotated[EngineName, typer.Option(help="Generation backend.")]
-ProtocolOpt = Annotated[str, typer.Option(help="rrm | rm-r1 | rm-r1-distilled | direct")]
-VotesOpt = Annotated[int, typer.Option(min=1, help="Samples per order; majority wins.")]
-OrdersOpt = Annotated[
-    OrdersName, typer.Option(help="both: judge A/B and B/A (position-bias control).")
-]
-AdaptiveOpt = Annotated[bool, typer.Option(help="Stop voting once the leader cannot be overtaken.")]
-SeedOpt = Annotated[int, typer.Option(help="Seeds order placement, sampling and samples.")]
-MaxTokensOpt = Annotated[
-    int | None, typer.Option(help="Token budget per sample (default: the protocol's).")
-]
-TemperatureOpt = Annotated[
-    float | None, typer.Option(help="Default: 0 for one vote, 0.7 for several.")
-]
-ForceOpt = Annotated[
-    bool, typer.Option(help="Append the verdict cue when a sample ends without a verdict.")
-]
-BaseUrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="openai engine: server URL, e.g. http://127.0.0.1:8000/v1; several, "
-        "comma-separated, spread requests over replicas."
-    ),
-]
-ConcurrencyOpt = Annotated[
-    int, typer.Option(min=1, help="openai engine: requests in flight per server URL.")
-]
-ApiKeyEnvOpt = Annotated[
-    str, typer.Option(help="openai engine: environment variable holding the API key.")
-]
-ParallelOpt = Annotated[
-    int,
-    typer.Option(min=1, help="llamacpp engine: parallel slots; transformers engine: batch size."),
-]
-ContextOpt = Annotated[int, typer.Option(help="llamacpp engine: context tokens per slot.")]
+# ---- the judge and engine options, declared once (as JudgeSpec and EngineSpec fields) ----
+
+_TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool, "str": str}
+_PREFIX = "spec_"  # parameter names of spec options, so they never clash with a command's own
+
+
+@dataclass(frozen=True)
+class SpecOptions:
+    """What the command line gave for the spec fields (None where it gave nothing and the
+    command declared no default); `judge()` and `engine()` build the specs, taking `fill`
+    values for fields left None."""
+
+    values: dict[str, Any]
+
+    def judge(self, **fill: Any) -> JudgeSpec:
+        return JudgeSpec(**self._pick(JudgeSpec, fill))
+
+    def engine(self, **fill: Any) -> EngineSpec:
+        return EngineSpec(**self._pick(EngineSpec, fill))
+
+    def _pick(self, cls, fill: dict[str, Any]) -> dict[str, Any]:
+        picked = {}
+        for f in fields(cls):
+            value = self.values.get(f.name)
+            if value is None and f.name in fill:
+                value = fill[f.name]
+            if f.name in self.values or f.name in fill:
+                picked[f.name] = value
+        return picked
+
+
+def _option_parameter(f, override: dict[str, Any]) -> inspect.Parameter:
+    meta = f.metadata
+    default = override.get("default", f.default)
+    help_text = override.get("help", meta["help"])
+    flag = override.get("flag", "--" + f.name.replace("_", "-"))
+    if meta.get("choices"):
+        kind: Any = StrEnum(f"{f.name.title()}Choice", {c: c for c in meta["choices"]})
+        default = None if default is None else kind(default)
+    else:
+        kind = _TYPES[f.type.split(" | ")[0]]
+    optional = default is None or "None" in f.type
+    decls = (f"{flag}/--no-{flag[2:]}",) if kind is bool else (flag,)
+    bounds = {} if meta.get("min") is None else {"min": meta["min"]}
+    annotation = Annotated[
+        kind | None if optional else kind, typer.Option(*decls, help=help_text, **bounds)
+    ]
+    return inspect.Parameter(
+        _PREFIX + f.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+def spec_options(
+    judge: bool | tuple[str, ...] = True,
+    engine: bool | tuple[str, ...] = True,
+    overrides: dict[str, dict[str, Any]] | None = None,
+):
+    """Give a command the JudgeSpec and EngineSpec fields as options (all, or the named
+    ones) and pass it `specs: SpecOptions`. `overrides` changes a field's default, help or
+    flag for this command (e.g. {"model": {"flag": "--teacher"}})."""
+    overrides = overrides or {}
+    chosen = [
+        f
+        for cls, which in ((JudgeSpec, judge), (EngineSpec, engine))
+        if which
+        for f in fields(cls)
+        if which is True or f.name in which
+    ]
+
+    def decorate(command):
+        signature = inspect.signature(command, eval_str=True)
+        own = [p for p in signature.parameters.values() if p.name != "specs"]
+        added = [_option_parameter(f, overrides.get(f.name, {})) for f in chosen]
+
+        @functools.wraps(command)
+        def wrapper(*args, **kwargs):
+            values = {}
+            for f in chosen:
+                value = kwargs.pop(_PREFIX + f.name)
+                values[f.name] = value.value if isinstance(value, StrEnum) else value
+            return command(*args, specs=SpecOptions(values), **kwargs)
+
+        params = own + added
+        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        return wrapper
+
+    return decorate
 
 
 def progress_bar() -> Progress:

@@ -9,28 +9,7 @@ from typing import Annotated
 
 import typer
 
-from reasonrm.cli_common import (
-    AdaptiveOpt,
-    BaseUrlOpt,
-    ConcurrencyOpt,
-    ContextOpt,
-    EngineName,
-    EngineOpt,
-    ForceOpt,
-    MaxTokensOpt,
-    ModelOpt,
-    OrdersName,
-    OrdersOpt,
-    ParallelOpt,
-    ProtocolOpt,
-    SeedOpt,
-    TemperatureOpt,
-    VotesOpt,
-    err,
-    friendly,
-    open_engine,
-    out,
-)
+from reasonrm.cli_common import SpecOptions, err, friendly, open_engine, out, spec_options
 from reasonrm.errors import InputError, MissingDependencyError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -38,25 +17,15 @@ SERVE_MODULES = ("fastapi", "uvicorn", "prometheus_client")  # the [serve] extra
 
 
 @friendly
+@spec_options(
+    overrides={
+        "api_key_env": {
+            "flag": "--engine-api-key-env",
+            "help": "openai engine: environment variable holding the engine's API key.",
+        }
+    }
+)
 def serve(
-    model: ModelOpt = None,
-    engine: EngineOpt = EngineName.llamacpp,
-    protocol: ProtocolOpt = "rrm",
-    votes: VotesOpt = 1,
-    orders: OrdersOpt = OrdersName.both,
-    adaptive: AdaptiveOpt = False,
-    seed: SeedOpt = 0,
-    max_tokens: MaxTokensOpt = None,
-    temperature: TemperatureOpt = None,
-    force_verdict: ForceOpt = True,
-    base_url: BaseUrlOpt = None,
-    engine_api_key_env: Annotated[
-        str,
-        typer.Option(help="openai engine: environment variable holding the engine's API key."),
-    ] = "OPENAI_API_KEY",
-    concurrency: ConcurrencyOpt = 16,
-    parallel: ParallelOpt = 8,
-    context: ContextOpt = 8192,
     host: Annotated[
         str, typer.Option(help="Address to listen on (loopback by default: only this machine).")
     ] = "127.0.0.1",
@@ -83,9 +52,12 @@ def serve(
     max_chars: Annotated[
         int, typer.Option(min=1, help="Longest prompt, response or query, in characters.")
     ] = 100_000,
+    *,
+    specs: SpecOptions,
 ) -> None:
     """Serve the judge over HTTP: /v1/judge, /v1/rank, /get_reward (OpenRLHF), /health,
-    /metrics. Pairs are judged in both orders by default."""
+    /metrics. Pairs are judged in both orders by default, tournament matches in one random
+    order (--orders auto)."""
     missing = [m for m in SERVE_MODULES if importlib.util.find_spec(m) is None]
     if missing:
         raise MissingDependencyError(
@@ -103,8 +75,9 @@ def serve(
             raise InputError(f"--api-key-env {api_key_env}: that environment variable is empty")
     elif host not in LOOPBACK:
         err.print(f"[yellow]warning:[/] listening on {host} with no API key (see --api-key-env)")
+    judge_spec, engine_spec = specs.judge(), specs.engine()
     settings = ServerSettings(
-        model_name=model,
+        model_name=engine_spec.model,
         api_key=api_key,
         max_pairs=max_batch,
         max_chars=max_chars,
@@ -112,22 +85,12 @@ def serve(
         workers=workers,
         timeout=timeout,
     )  # checked before the model loads
-    eng = open_engine(engine, model, base_url, engine_api_key_env, parallel, context, concurrency)
+    eng = open_engine(engine_spec)
     app = None
     try:
-        judge = Judge(
-            eng,
-            protocol,
-            votes=votes,
-            orders=orders.value,
-            adaptive=adaptive,
-            seed=seed,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            force_verdict=force_verdict,
-        )
+        judge = Judge.from_spec(eng, judge_spec)
         app = create_app(judge, settings)
-        about = f"{judge.protocol.name} judge, {votes} vote(s), {orders.value} orders"
+        about = f"{judge.protocol.name} judge, {judge.votes} vote(s), orders {judge.orders}"
         _run(app, host, port, timeout, about)
     finally:
         # the app closes the engine at shutdown; this covers a start that failed before

@@ -18,18 +18,14 @@ from rich.progress import (
 from rich.table import Table
 
 from reasonrm.cli_common import (
-    ApiKeyEnvOpt,
-    BaseUrlOpt,
-    ConcurrencyOpt,
-    ContextOpt,
-    EngineName,
-    ParallelOpt,
+    SpecOptions,
     err,
     friendly,
+    open_engine,
     out,
     progress_bar,
+    spec_options,
 )
-from reasonrm.cli_common import open_engine as _engine
 from reasonrm.jsonl import check_settings, check_settings_file
 
 train_app = typer.Typer(
@@ -126,50 +122,39 @@ def train_grpo(
 
 # --- distillation and evaluation -------------------------------------------------------
 
-AutoEngineOpt = Annotated[
-    EngineName | None,
-    typer.Option(
-        help="Generation backend; default: openai with --base-url, transformers for a "
-        "checkpoint folder, else llamacpp."
-    ),
-]
-DataProtocolOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="rrm | rm-r1 | rm-r1-distilled | direct; default: the one the data was prepared "
-        "with (its stats.json), else rrm."
-    ),
-]
+DATA_PROTOCOL = {
+    "default": None,
+    "help": "rrm | rm-r1 | rm-r1-distilled | direct; default: the one the data was prepared "
+    "with (its stats.json), else rrm.",
+}
 LimitOpt = Annotated[int | None, typer.Option(min=1, help="Only the first N rows.")]
 
 
-def _auto_engine(engine: EngineName | None, model: str, base_url: str | None) -> EngineName:
-    """The engine given, else openai with a --base-url, transformers for a checkpoint
-    folder, llamacpp for a .gguf or a registry name."""
-    if engine is not None:
-        return engine
-    if base_url:
-        return EngineName.openai
-    return EngineName.transformers if Path(model).expanduser().is_dir() else EngineName.llamacpp
-
-
-def _open_engine(engine: EngineName, model: str, base_url, api_key_env, parallel, context, conc):
+def _open_engine(spec):
     """The engine, as `reasonrm judge` opens it (tests replace this with a scripted one)."""
-    return _engine(engine, model, base_url, api_key_env, parallel, context, conc)
+    return open_engine(spec)
 
 
 @train_app.command("distill")
 @friendly
+@spec_options(
+    judge=("protocol", "max_tokens", "temperature", "top_p", "seed"),
+    overrides={
+        "model": {
+            "flag": "--teacher",
+            "default": ...,
+            "help": "Teacher judge: registry name, .gguf, checkpoint folder or served model.",
+        },
+        "protocol": DATA_PROTOCOL,
+        "max_tokens": {"help": "Token budget per chain (default: the protocol's)."},
+        "temperature": {"default": 0.7, "help": "Teacher sampling temperature."},
+        "seed": {"help": "Seeds the teacher's sampling (per row and pass)."},
+    },
+)
 def train_distill(
     data: Annotated[
         Path,
         typer.Option(help="Rows from `reasonrm data prepare`: its folder (train.jsonl) or a file."),
-    ],
-    teacher: Annotated[
-        str,
-        typer.Option(
-            help="Teacher judge: registry name, .gguf, checkpoint folder or served model."
-        ),
     ],
     out_dir: Annotated[
         Path,
@@ -205,19 +190,9 @@ def train_distill(
         ),
     ] = None,
     limit: LimitOpt = None,
-    engine: AutoEngineOpt = None,
-    protocol: DataProtocolOpt = None,
-    max_tokens: Annotated[
-        int | None, typer.Option(min=1, help="Token budget per chain (default: the protocol's).")
-    ] = None,
-    temperature: Annotated[float, typer.Option(min=0, help="Teacher sampling temperature.")] = 0.7,
-    seed: Annotated[int, typer.Option(help="Seeds the teacher's sampling (per row and pass).")] = 0,
-    base_url: BaseUrlOpt = None,
-    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
-    concurrency: ConcurrencyOpt = 16,
-    parallel: ParallelOpt = 8,
-    context: ContextOpt = 8192,
     as_json: Annotated[bool, typer.Option("--json", help="Print stats.json's object.")] = False,
+    *,
+    specs: SpecOptions,
 ) -> None:
     """Teacher reasoning chains for SFT, kept only when their verdict matches the label."""
     from reasonrm.training import distill as d
@@ -225,26 +200,25 @@ def train_distill(
     path = d.data_file(data, d.TRAIN)
     all_rows = d.read_labelled(path)  # bad data fails before the teacher loads
     rows = all_rows[:limit] if limit else all_rows
-    proto = d.resolve_protocol(path, protocol)
+    teacher = specs.engine().resolved()
+    proto = d.resolve_protocol(path, specs.values["protocol"])
+    sampling = specs.judge(protocol=proto.name)
     config = d.DistillConfig(
         samples=samples,
         keep=keep,
         balance=balance,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        seed=seed,
+        max_tokens=sampling.max_tokens,
+        temperature=sampling.temperature,
+        top_p=sampling.top_p,
+        seed=sampling.seed,
         hint=hint,
         teacher_note=teacher_note or None,
     )
-    eng = _auto_engine(engine, teacher, base_url)
-    settings = {"data": str(path.resolve()), "teacher": teacher, "engine": eng.value}
+    settings = {"data": str(path.resolve()), "teacher": teacher.model, "engine": teacher.engine}
     settings |= d.run_settings(config, proto)
     check_settings_file(out_dir / d.RUN, settings)  # before the teacher loads
     names = {1: "pass 1", 2: "pass 2 (hint)"}
-    with (
-        _open_engine(eng, teacher, base_url, api_key_env, parallel, context, concurrency) as e,
-        progress_bar() as progress,
-    ):
+    with _open_engine(teacher) as e, progress_bar() as progress:
         tasks: dict[int, TaskID] = {}
         kept = {1: 0, 2: 0}
 
@@ -324,6 +298,14 @@ def _default_results(checkpoint: str, data: Path) -> Path:
 
 @train_app.command("evaluate")
 @friendly
+@spec_options(
+    judge=("protocol", "max_tokens"),
+    engine=("engine", "base_url", "api_key_env", "concurrency", "parallel", "context", "threads"),
+    overrides={
+        "protocol": DATA_PROTOCOL,
+        "max_tokens": {"help": "Token budget per row (default: the protocol's)."},
+    },
+)
 def train_evaluate(
     checkpoint: Annotated[
         str,
@@ -336,11 +318,6 @@ def train_evaluate(
         Path,
         typer.Option(help="Held-out rows: a `data prepare` folder (heldout.jsonl) or a file."),
     ],
-    engine: AutoEngineOpt = None,
-    protocol: DataProtocolOpt = None,
-    max_tokens: Annotated[
-        int | None, typer.Option(min=1, help="Token budget per row (default: the protocol's).")
-    ] = None,
     limit: LimitOpt = None,
     results: Annotated[
         Path | None,
@@ -350,12 +327,9 @@ def train_evaluate(
             "CHECKPOINT/eval-DATA.jsonl for a folder, else ./eval-MODEL-DATA.jsonl.",
         ),
     ] = None,
-    base_url: BaseUrlOpt = None,
-    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
-    concurrency: ConcurrencyOpt = 16,
-    parallel: ParallelOpt = 8,
-    context: ContextOpt = 8192,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON object.")] = False,
+    *,
+    specs: SpecOptions,
 ) -> None:
     """Held-out verdict accuracy and valid-verdict rate (greedy, no verdict forcing)."""
     from reasonrm.training import distill as d
@@ -363,16 +337,14 @@ def train_evaluate(
 
     path = d.data_file(data, "heldout.jsonl")
     rows = d.read_labelled(path, limit)
-    proto = d.resolve_protocol(path, protocol)
-    eng = _auto_engine(engine, checkpoint, base_url)
+    proto = d.resolve_protocol(path, specs.values["protocol"])
+    max_tokens = specs.values["max_tokens"]
+    engine = specs.engine(model=checkpoint).resolved()
     results = results or _default_results(checkpoint, path)
-    settings = {"checkpoint": checkpoint, "engine": eng.value, "data": str(path.resolve())}
+    settings = {"checkpoint": checkpoint, "engine": engine.engine, "data": str(path.resolve())}
     check_settings(results, eval_settings(proto, max_tokens, settings))  # before loading
     tally = {"n": 0, "correct": 0, "valid": 0}
-    with (
-        _open_engine(eng, checkpoint, base_url, api_key_env, parallel, context, concurrency) as e,
-        progress_bar() as progress,
-    ):
+    with _open_engine(engine) as e, progress_bar() as progress:
         task = progress.add_task("evaluating", total=len(rows), note="")
 
         def on_start(total: int, done: int) -> None:
@@ -408,7 +380,7 @@ def train_evaluate(
             raise typer.Exit(130) from None
     report = {
         "checkpoint": checkpoint,
-        "engine": eng.value,
+        "engine": engine.engine,
         "protocol": proto.name,
         "data": str(path),
         "results": str(result.results),

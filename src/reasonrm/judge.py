@@ -9,13 +9,14 @@ import json
 import logging
 import random
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
-from typing import Literal
+from dataclasses import fields, replace
+from typing import Any, Literal
 
 from reasonrm.engines.base import Engine, map_in_order, run_sync
-from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
+from reasonrm.errors import EngineUnavailableError, ReasonRMError
 from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.protocols.base import NO_VERDICT, TRUNCATED
+from reasonrm.specs import JudgeSpec
 from reasonrm.types import (
     Comparison,
     JudgedSample,
@@ -30,8 +31,6 @@ from reasonrm.types import (
 
 log = logging.getLogger(__name__)
 
-Orders = Literal["random", "both", "fixed"]
-ORDERS = ("random", "both", "fixed")
 FORCEABLE = (NO_VERDICT, TRUNCATED)
 
 
@@ -56,14 +55,20 @@ def next_round_size(lead: int, remaining: int) -> int:
 class Judge:
     """Judge which of two responses is better with a reasoning reward model.
 
+    The options are a `JudgeSpec`'s fields (see reasonrm.specs for each one's default and
+    meaning); `Judge(engine, "rrm", votes=3)` and `Judge.from_spec(engine, spec)` are the same.
+
     votes: samples per order; the winner is the majority of valid verdicts (a tie gives None).
-    orders: "random" (one order per comparison, drawn from the seed), "both" (A/B and B/A,
-      position-bias control) or "fixed" (a shown first).
+    orders: "auto" (the default: both orders here, where pairs are judged; a tournament draws
+      one random order per match), "random" (one order per comparison, drawn from the seed),
+      "both" (A/B and B/A, position-bias control) or "fixed" (a shown first).
     adaptive: sample in rounds and stop once the leader cannot be overtaken by the samples
       still to draw; the winner always equals the full-vote majority over those samples.
     force_verdict: when a sample ends without a verdict (cut off by the token budget, or
       stopped without one), append the protocol's verdict cue and let the model finish with
       `force_tokens` more tokens; the sample is marked `forced`.
+    concurrency: comparisons in flight in `judge_many` (default: twice the engine's capacity,
+      at least 16); it decides speed, not results, so it is not part of the spec.
     """
 
     def __init__(
@@ -71,38 +76,39 @@ class Judge:
         engine: Engine,
         protocol: str | Protocol = "rrm",
         *,
-        votes: int = 1,
-        orders: Orders = "random",
-        adaptive: bool = False,
-        seed: int = 0,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        top_p: float = 0.95,
-        force_verdict: bool = True,
-        force_tokens: int = 16,
         concurrency: int | None = None,
+        **options: Any,
     ) -> None:
-        if votes < 1:
-            raise InputError("votes must be at least 1")
-        if orders not in ORDERS:
-            raise InputError(f"orders must be one of {', '.join(ORDERS)}, got {orders!r}")
+        self.spec = JudgeSpec(protocol=protocol, **options)  # checks every option
         self.engine = engine
         self.protocol = get_protocol(protocol)
-        self.votes = votes
-        self.orders = orders
-        self.adaptive = adaptive
-        self.seed = seed
+        self.votes = self.spec.votes
+        self.orders = self.spec.orders
+        self.adaptive = self.spec.adaptive
+        self.seed = self.spec.seed
         # One vote: greedy, so a judgment is reproducible. Several: sampled, or they would agree.
+        temperature = self.spec.temperature
         self.params = SamplingParams(
-            max_tokens=max_tokens or self.protocol.default_max_tokens,
-            temperature=temperature if temperature is not None else (0.0 if votes == 1 else 0.7),
-            top_p=top_p,
+            max_tokens=self.spec.max_tokens or self.protocol.default_max_tokens,
+            temperature=temperature
+            if temperature is not None
+            else (0.0 if self.votes == 1 else 0.7),
+            top_p=self.spec.top_p,
         )
-        self.force_verdict = force_verdict
-        self.force_tokens = force_tokens
+        self.force_verdict = self.spec.force_verdict
+        self.force_tokens = self.spec.force_tokens
         # comparisons in flight: by default twice what the engine serves at once, so that its
         # slots (or every replica behind the openai engine) stay busy
         self.concurrency = max(1, concurrency or max(16, 2 * engine.capacity))
+
+    @classmethod
+    def from_spec(cls, engine: Engine, spec: JudgeSpec, concurrency: int | None = None) -> Judge:
+        options = {f.name: getattr(spec, f.name) for f in fields(spec)}
+        return cls(engine, concurrency=concurrency, **options)
+
+    def with_options(self, **changes: Any) -> Judge:
+        """The same judge on the same engine with some options changed."""
+        return Judge.from_spec(self.engine, replace(self.spec, **changes), self.concurrency)
 
     # ---- public API -------------------------------------------------------------------
 
@@ -115,9 +121,27 @@ class Judge:
         """Judge many comparisons, `concurrency` at a time, yielding in input order.
         errors="return": a comparison that fails (e.g. too long for the context) yields a
         Judgment with `error` set instead of stopping the run."""
-        return map_in_order(lambda c: self._ajudge_safe(c, errors), comparisons, self.concurrency)
+        return map_in_order(lambda c: self.ajudge(c, errors), comparisons, self.concurrency)
 
-    async def ajudge(self, c: Comparison) -> Judgment:
+    async def ajudge(self, c: Comparison, errors: Literal["raise", "return"] = "raise") -> Judgment:
+        """The async `judge`. errors="return": a comparison that fails (e.g. too long for the
+        context) gives a Judgment with `error` set; an unreachable engine still raises."""
+        try:
+            return await self._ajudge(c)
+        except ReasonRMError as e:
+            # A dead server fails every comparison alike: stop instead of recording each.
+            if errors == "raise" or isinstance(e, EngineUnavailableError):
+                raise
+            log.warning("comparison %s failed: %s", c.id, e)
+            return Judgment(
+                None,
+                {"A": 0, "B": 0, "invalid": 0},
+                comparison_id=c.id,
+                label=c.label,
+                error=str(e),
+            )
+
+    async def _ajudge(self, c: Comparison) -> Judgment:
         chats = {
             order: self.protocol.render(c if order == "AB" else c.swapped())
             for order in self.orders_for(c)
@@ -147,28 +171,12 @@ class Judge:
     def orders_for(self, c: Comparison) -> list[Order]:
         if self.orders == "fixed":
             return ["AB"]
-        if self.orders == "both":
+        if self.orders in ("both", "auto"):  # auto: a pair judged as such goes both ways
             return ["AB", "BA"]
         rng = random.Random(f"{self.seed}|order|{comparison_key(c)}")
         return [rng.choice(["AB", "BA"])]
 
     # ---- internals ----------------------------------------------------------------------
-
-    async def _ajudge_safe(self, c: Comparison, errors: str) -> Judgment:
-        try:
-            return await self.ajudge(c)
-        except ReasonRMError as e:
-            # A dead server fails every comparison alike: stop instead of recording each.
-            if errors == "raise" or isinstance(e, EngineUnavailableError):
-                raise
-            log.warning("comparison %s failed: %s", c.id, e)
-            return Judgment(
-                None,
-                {"A": 0, "B": 0, "invalid": 0},
-                comparison_id=c.id,
-                label=c.label,
-                error=str(e),
-            )
 
     def sample_seed(self, c: Comparison, order: Order, round_no: int) -> int:
         """The sampling seed of one round of one order of a comparison: the same wherever the

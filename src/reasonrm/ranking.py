@@ -17,9 +17,10 @@ from typing import Any, Literal
 
 from reasonrm.engines.base import Engine, map_in_order, run_sync
 from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
-from reasonrm.judge import Judge, Orders
+from reasonrm.judge import Judge
 from reasonrm.pairs import candidates_from_row as candidates_from_row  # the CLI imports it here
 from reasonrm.pairs import check_responses
+from reasonrm.specs import Orders
 from reasonrm.types import Comparison, Judgment, Message
 
 Method = Literal["knockout", "elo"]
@@ -162,7 +163,8 @@ class Ranker:
             raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
         if rating not in RATINGS:
             raise InputError(f"rating must be one of {', '.join(RATINGS)}, got {rating!r}")
-        self.judge = judge
+        # a tournament already spends n-1 or n(n-1)/2 judgments: "auto" is one random order
+        self.judge = judge.with_options(orders="random") if judge.orders == "auto" else judge
         self.method = method
         self.rating = rating
         self.seed = seed

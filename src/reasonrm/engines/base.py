@@ -7,9 +7,12 @@ import threading
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reasonrm.types import Message, Sample, SamplingParams
+
+if TYPE_CHECKING:
+    from reasonrm.specs import EngineSpec
 
 T = TypeVar("T")
 
@@ -32,6 +35,11 @@ class Engine(ABC):
 
     def generate(self, chats: list[list[Message]], params: SamplingParams) -> list[list[Sample]]:
         return run_sync(self.agenerate(chats, params))
+
+    @classmethod
+    def from_spec(cls, spec: EngineSpec, progress: Callable[[str], None] | None = None) -> Engine:
+        """The engine an `EngineSpec` names, with the spec's fields that concern it."""
+        raise NotImplementedError(f"{cls.__name__} cannot be built from an EngineSpec")
 
     @property
     def supports_grammar(self) -> bool:

@@ -32,9 +32,19 @@ log = logging.getLogger(__name__)
 class LlamaCppEngine(Engine):
     name = "llamacpp"
 
+    @classmethod
+    def from_spec(cls, spec, progress=None) -> LlamaCppEngine:
+        return cls(
+            spec.model,
+            parallel=spec.parallel,
+            context=spec.context,
+            threads=spec.threads,
+            progress=progress,
+        )
+
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
+        model: str | None = DEFAULT_MODEL,
         *,
         parallel: int = 8,
         context: int = 8192,
@@ -51,6 +61,7 @@ class LlamaCppEngine(Engine):
             raise MissingDependencyError(
                 "the llamacpp engine needs xllamacpp: pip install 'reasonrm[local]'"
             ) from None
+        model = model or DEFAULT_MODEL
         self.path = resolve_gguf(model, progress)
         self.model = model
         self.parallel = parallel

@@ -61,6 +61,15 @@ class _Endpoint:
 class OpenAIEngine(Engine):
     name = "openai"
 
+    @classmethod
+    def from_spec(cls, spec, progress=None) -> OpenAIEngine:
+        return cls(
+            spec.base_url,
+            spec.model,
+            api_key_env=spec.api_key_env,
+            concurrency=spec.concurrency,
+        )
+
     def __init__(
         self,
         base_url: str | Sequence[str] | None = None,

@@ -13,7 +13,12 @@ from pathlib import Path
 
 from reasonrm.engines.base import Engine, is_continuation
 from reasonrm.engines.models import REGISTRY, resolve_gguf
-from reasonrm.errors import ContextLengthError, MissingDependencyError, UnknownModelError
+from reasonrm.errors import (
+    ContextLengthError,
+    MissingDependencyError,
+    UnknownEngineError,
+    UnknownModelError,
+)
 from reasonrm.types import Message, Sample, SamplingParams
 
 log = logging.getLogger(__name__)
@@ -30,9 +35,13 @@ class _Request:
 class TransformersEngine(Engine):
     name = "transformers"
 
+    @classmethod
+    def from_spec(cls, spec, progress=None) -> TransformersEngine:
+        return cls(spec.model, batch_size=spec.parallel)
+
     def __init__(
         self,
-        model: str,
+        model: str | None,
         *,
         dtype: str | None = None,
         batch_size: int = 8,
@@ -43,6 +52,8 @@ class TransformersEngine(Engine):
         `batch_size`: most chats per generate call. `dtype`: default bfloat16 for checkpoint
         folders (about twice as fast as float32 on CPUs with bf16), float32 for GGUF files
         (transformers keeps their weights packed and computes in float32)."""
+        if not model:
+            raise UnknownEngineError("the transformers engine needs a model (folder or .gguf)")
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -46,15 +46,15 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reasonrm.engines.base import Engine, map_in_order
+from reasonrm.engines.base import Engine
 from reasonrm.errors import ContextLengthError, EngineError, InputError, ReasonRMError
-from reasonrm.jsonl import ResumableWriter, check_settings_file, iter_jsonl, latest_by
+from reasonrm.jsonl import check_settings_file, iter_jsonl
 from reasonrm.protocols import Protocol, get_protocol
+from reasonrm.runs import ResumableRun
 from reasonrm.types import Message, Sample, SamplingParams
 
 log = logging.getLogger(__name__)
@@ -352,28 +352,25 @@ def distill(
     out = Path(out_dir)
     check_settings_file(out / RUN, run_settings(config, proto) | (settings or {}))
     in_flight = config.concurrency or max(16, 2 * engine.capacity)
-    writer = ResumableWriter(out / CHAINS, key="key")
-    records = latest_by(out / CHAINS, "key")
+    # a row too long for the teacher is tried again on a rerun
+    run = ResumableRun(out / CHAINS, key="key", retry=lambda rec: rec["status"] == TOO_LONG)
+    records = run.previous
     judged = 0
 
     def run_pass(pass_no: int, eligible: list[LabelledChat]) -> None:
-        nonlocal judged
-
-        def pending(r: LabelledChat) -> bool:
-            rec = records.get(record_key(r.id, pass_no))
-            return rec is None or rec["status"] == TOO_LONG  # too long: try again
-
-        todo = [r for r in eligible if pending(r)]
+        key_of = lambda r: record_key(r.id, pass_no)  # noqa: E731
         if on_pass:
-            on_pass(pass_no, len(eligible), len(eligible) - len(todo))
+            on_pass(pass_no, len(eligible), sum(key_of(r) in run.done for r in eligible))
+
+        def written(rec: dict[str, Any]) -> None:
+            nonlocal judged
+            records[rec["key"]] = rec
+            judged += 1
+            if on_record:
+                on_record(rec)
+
         work = lambda r: distill_row(engine, proto, r, pass_no, config)  # noqa: E731
-        with closing(map_in_order(work, todo, in_flight)) as results:
-            for rec in results:
-                writer.write(rec)
-                records[rec["key"]] = rec
-                judged += 1
-                if on_record:
-                    on_record(rec)
+        run.map(eligible, work, key_of=key_of, concurrency=in_flight, on_row=written)
 
     try:
         run_pass(1, rows)
@@ -392,7 +389,7 @@ def distill(
             "(train.jsonl rebuilt from them): rerun the same command to resume"
         ) from e
     finally:
-        writer.close()
+        run.close()
         stats, train = write_outputs(out, all_rows or rows, records, config, proto)
     return DistillResult(out, stats, train, judged)
 

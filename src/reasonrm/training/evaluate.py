@@ -23,15 +23,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reasonrm.engines.base import Engine, map_in_order
+from reasonrm.engines.base import Engine
 from reasonrm.errors import ContextLengthError, InputError
-from reasonrm.jsonl import ResumableWriter, latest_by
 from reasonrm.protocols import Protocol, get_protocol
+from reasonrm.runs import ResumableRun
 from reasonrm.training.distill import LabelledChat
 from reasonrm.types import SamplingParams
 
@@ -151,23 +150,25 @@ def evaluate(
     settings = eval_settings(proto, max_tokens, settings)
     budget = settings["max_tokens"]
     path = Path(out)
-    writer = ResumableWriter(path, key="id", settings=settings)
+    # a row that failed (too long for the context) is tried again on a rerun
+    run = ResumableRun(
+        path, key="id", settings=settings, retry=lambda r: r.get("error") is not None
+    )
+    results = run.previous
+    if on_start:
+        on_start(len(rows), sum(r.id in run.done for r in rows))
     judged = 0
-    try:
-        results = latest_by(path, "id")
-        todo = [r for r in rows if r.id not in results or results[r.id].get("error") is not None]
-        if on_start:
-            on_start(len(rows), len(rows) - len(todo))
+
+    def written(result: dict[str, Any]) -> None:
+        nonlocal judged
+        results[result["id"]] = result
+        judged += 1
+        if on_result:
+            on_result(result)
+
+    work = lambda r: evaluate_row(engine, proto, r, budget)  # noqa: E731
+    with run:
         in_flight = concurrency or max(16, 2 * engine.capacity)
-        work = lambda r: evaluate_row(engine, proto, r, budget)  # noqa: E731
-        with closing(map_in_order(work, todo, in_flight)) as stream:
-            for result in stream:
-                writer.write(result)
-                results[result["id"]] = result
-                judged += 1
-                if on_result:
-                    on_result(result)
-    finally:
-        writer.close()
+        run.map(rows, work, key_of=lambda r: r.id, concurrency=in_flight, on_row=written)
     summary = summarize(results[r.id] for r in rows if r.id in results)
     return EvalResult(summary, path, judged)

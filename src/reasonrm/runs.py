@@ -1,0 +1,239 @@
+"""Resumable runs: work through items in order, write each item's row as it completes, and
+skip on a rerun what an earlier run already wrote. One mechanism for judging a file of pairs,
+ranking a file of candidates, benchmark runs, distillation and checkpoint evaluation.
+
+`judge_file` and `rank_file` are what `reasonrm judge --input` and `reasonrm rank` run."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from reasonrm.engines.base import map_in_order
+from reasonrm.errors import InputError, ReasonRMError
+from reasonrm.jsonl import ResumableWriter, iter_jsonl, latest_by
+
+T = TypeVar("T")
+Row = dict[str, Any]
+
+
+class ResumableRun:
+    """A JSON-lines output that rows are appended to as they complete.
+
+    `done` holds the keys already written (less those `retry` picks out, e.g. rows that
+    failed and should run again; a retried row's new line replaces the old one for readers
+    of `jsonl.latest_by`). With `settings`, the file must hold rows of the same settings (else
+    InputError) and every row records them."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        key: str,
+        settings: dict[str, Any] | None = None,
+        retry: Callable[[Row], bool] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.key = key
+        self._writer = ResumableWriter(self.path, key=key, settings=settings)
+        self.done = set(self._writer.done)
+        # the rows earlier runs wrote, latest per key: read only where `retry` must see them
+        self.previous: dict[Any, Row] = latest_by(self.path, key) if retry is not None else {}
+        if retry is not None:
+            self.done -= {k for k, row in self.previous.items() if retry(row)}
+
+    def map(
+        self,
+        items: Iterable[T],
+        work: Callable[[T], Awaitable[Row]],
+        *,
+        key_of: Callable[[T], Any],
+        concurrency: int = 16,
+        on_row: Callable[[Row], None] | None = None,
+    ) -> int:
+        """Run `work` on every item whose key is not done, `concurrency` at a time, and write
+        the rows in input order as they complete; returns how many were written."""
+        written = 0
+        pending = (item for item in items if key_of(item) not in self.done)
+        with closing(map_in_order(work, pending, concurrency)) as rows:
+            for row in rows:
+                self.write(row)
+                written += 1
+                if on_row is not None:
+                    on_row(row)
+        return written
+
+    def write(self, row: Row) -> None:
+        self._writer.write(row)
+        self.done.add(row[self.key])
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> ResumableRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ---- files of pairs and of candidates ---------------------------------------------------
+
+
+@dataclass
+class FileRun:
+    """What a run over an input file did: rows in the file, rows already there before it,
+    rows it wrote, malformed input rows, failed items, and accuracy over labelled pairs."""
+
+    output: Path
+    rows: int = 0
+    resumed: int = 0
+    written: int = 0
+    malformed: int = 0
+    failed: int = 0
+    labelled: int = 0
+    correct: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.labelled if self.labelled else None
+
+
+def _row_id(row: Any) -> str | None:
+    return str(row["id"]) if isinstance(row, dict) and row.get("id") is not None else None
+
+
+def _run_file(
+    input: str | Path,
+    output: str | Path,
+    settings: dict[str, Any] | None,
+    parse: Callable[[dict[str, Any], str], T],
+    work: Callable[[T], Awaitable[Row]],
+    *,
+    error_row: Row,
+    concurrency: int,
+    on_start: Callable[[FileRun], None] | None,
+    on_row: Callable[[Row, FileRun], None] | None,
+) -> FileRun:
+    """The shared loop of judge_file and rank_file: rows keyed by input line number; a line
+    that does not parse is written as `error_row` with its error, and the others still run."""
+    lines = list(iter_jsonl(input))  # small: lines of text; judging is what costs
+    run = ResumableRun(output, key="line", settings=settings)
+    stats = FileRun(Path(output), rows=len(lines))
+    stats.resumed = sum(number in run.done for number, _ in lines)
+    if on_start is not None:
+        on_start(stats)
+
+    async def one(line: tuple[int, Any]) -> Row:
+        number, row = line
+        head = {"line": number, "id": _row_id(row)}
+        try:
+            if isinstance(row, InputError):
+                raise row
+            item = parse(row, f"{input}:{number}")
+        except InputError as e:
+            stats.malformed += 1
+            stats.errors.append(str(e))
+            return head | error_row | {"error": str(e)}
+        result = await work(item)
+        if result.get("error") is not None:
+            stats.failed += 1
+        elif result.get("correct") is not None:
+            stats.labelled += 1
+            stats.correct += bool(result["correct"])
+        return head | result
+
+    def written(row: Row) -> None:
+        stats.written += 1
+        if on_row is not None:
+            on_row(row, stats)
+
+    with run:
+        run.map(lines, one, key_of=lambda line: line[0], concurrency=concurrency, on_row=written)
+    return stats
+
+
+def judge_file(
+    judge,
+    input: str | Path,
+    output: str | Path,
+    *,
+    settings: dict[str, Any] | None = None,
+    on_start: Callable[[FileRun], None] | None = None,
+    on_row: Callable[[Row, FileRun], None] | None = None,
+) -> FileRun:
+    """Judge every pair in a JSON-lines file (`prompt` with `a`/`b`/`label` or
+    `chosen`/`rejected`, optional `id`) into `output`, one row per input line as it
+    completes: the judgment's JSON plus `line`. Rerun to resume; a malformed line becomes a
+    row with an `error` and the others still run; a file made with other settings is refused.
+    `settings` default: the judge's spec and its engine's name and model."""
+    from reasonrm.pairs import comparison_from_row
+
+    async def work(c) -> Row:
+        return (await judge.ajudge(c, errors="return")).to_dict()
+
+    settings = settings if settings is not None else _judge_settings(judge)
+    return _run_file(
+        input,
+        output,
+        settings,
+        comparison_from_row,
+        work,
+        error_row={"winner": None},
+        concurrency=judge.concurrency,
+        on_start=on_start,
+        on_row=on_row,
+    )
+
+
+def rank_file(
+    ranker,
+    input: str | Path,
+    output: str | Path,
+    *,
+    settings: dict[str, Any] | None = None,
+    on_start: Callable[[FileRun], None] | None = None,
+    on_row: Callable[[Row, FileRun], None] | None = None,
+) -> FileRun:
+    """Rank the responses of every `{"prompt": ..., "responses": [...]}` line of a JSON-lines
+    file into `output` with `ranker`'s tournament, one row per input line as it completes;
+    resumable, bad lines become error rows, other settings are refused, as in judge_file."""
+    from reasonrm.ranking import candidates_from_row
+
+    async def work(item) -> Row:
+        try:
+            return (await ranker.arank(*item)).to_dict()
+        except ReasonRMError as e:
+            if _is_fatal(e):
+                raise
+            return {"error": str(e)}
+
+    settings = settings if settings is not None else ranker_settings(ranker)
+    return _run_file(
+        input,
+        output,
+        settings,
+        candidates_from_row,
+        work,
+        error_row={},
+        concurrency=4,  # tournaments at once; each keeps the engine busy with its matches
+        on_start=on_start,
+        on_row=on_row,
+    )
+
+
+def _is_fatal(e: ReasonRMError) -> bool:
+    from reasonrm.errors import EngineUnavailableError
+
+    return isinstance(e, EngineUnavailableError)
+
+
+def _judge_settings(judge) -> dict[str, Any]:
+    return judge.spec.to_dict() | {"engine": judge.engine.name, "model": judge.engine.model}
+
+
+def ranker_settings(ranker) -> dict[str, Any]:
+    return {"method": ranker.method, "rating": ranker.rating} | _judge_settings(ranker.judge)

@@ -1,0 +1,210 @@
+"""What a judge and an engine are asked to do: two frozen specs that carry every option from
+the command line, the server or Python to the judge and the engine, and are what a resumed
+run compares.
+
+An option is declared once, as a field here: its default, its check and its help text. The
+command line builds its options from these fields (`reasonrm.cli_common.spec_options`), so a
+field added here reaches every command that judges, the server, the resume check and Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from reasonrm.errors import InputError
+
+Orders = Literal["auto", "random", "both", "fixed"]
+ORDERS: tuple[str, ...] = ("auto", "random", "both", "fixed")
+ENGINE_CHOICES: tuple[str, ...] = ("auto", "llamacpp", "openai", "transformers")
+
+
+def option(help: str, *, choices: tuple[str, ...] = (), minimum: float | None = None) -> dict:
+    """A field's command-line description: help text, the values it takes, its lower bound."""
+    return {"help": help, "choices": choices, "min": minimum}
+
+
+class _Spec:
+    """The dict round trip and the checks both specs share."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]):
+        if not isinstance(d, dict):
+            raise InputError(f"{cls.__name__} takes a JSON object, got {type(d).__name__}")
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise InputError(
+                f"unknown {cls.__name__} field(s): {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(names))}"
+            )
+        return cls(**d)
+
+    def replace(self, **changes: Any):
+        return replace(self, **changes)  # type: ignore[type-var]
+
+    def _check(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            meta = f.metadata
+            if value is None:
+                if f.default is not None:  # only fields that default to None may be None
+                    raise InputError(f"{f.name} may not be null")
+                continue
+            if isinstance(value, str) and meta.get("choices") and value not in meta["choices"]:
+                raise InputError(
+                    f"{f.name} must be one of {', '.join(meta['choices'])}, got {value!r}"
+                )
+            if meta.get("min") is not None:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise InputError(f"{f.name} must be a number, got {value!r}")
+                if value < meta["min"]:
+                    raise InputError(f"{f.name} must be at least {meta['min']}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class JudgeSpec(_Spec):
+    """How to judge a pair. Every field decides the results, so a resumed run must match it.
+
+    orders="auto" (the default everywhere, Python and command line) judges a pair in both
+    orders (A/B and B/A) when pairs are judged (`Judge.judge`, `judge_many`, `reasonrm
+    judge`, the server's /v1/judge), one seeded random order per match in a tournament (rank,
+    best-of-n, tournament rewards: n-1 or n(n-1)/2 matches already), and a benchmark's own
+    rule in `reasonrm eval run` (one random order, JudgeBench both), as official scripts do.
+    """
+
+    protocol: str | Any = field(  # a name, or a Protocol object from Python
+        default="rrm", metadata=option("Prompt format: rrm | rm-r1 | rm-r1-distilled | direct.")
+    )
+    votes: int = field(default=1, metadata=option("Samples per order; majority wins.", minimum=1))
+    orders: str = field(
+        default="auto",
+        metadata=option(
+            "auto: both orders for a pair, one random order per tournament match, a "
+            "benchmark's own rule in eval; random | both (A/B and B/A) | fixed (a first).",
+            choices=ORDERS,
+        ),
+    )
+    adaptive: bool = field(
+        default=False, metadata=option("Stop voting once the leader cannot be overtaken.")
+    )
+    seed: int = field(default=0, metadata=option("Seeds order placement, sampling and brackets."))
+    max_tokens: int | None = field(
+        default=None,
+        metadata=option("Token budget per sample (default: the protocol's).", minimum=1),
+    )
+    temperature: float | None = field(
+        default=None,
+        metadata=option(
+            "Sampling temperature (default: 0 for one vote, 0.7 for several).", minimum=0
+        ),
+    )
+    top_p: float = field(default=0.95, metadata=option("Nucleus sampling mass.", minimum=0))
+    force_verdict: bool = field(
+        default=True,
+        metadata=option("Append the verdict cue when a sample ends without a verdict."),
+    )
+    force_tokens: int = field(
+        default=16, metadata=option("Token budget of a forced verdict.", minimum=1)
+    )
+
+    def __post_init__(self) -> None:
+        from reasonrm.protocols import Protocol, get_protocol
+
+        if not isinstance(self.protocol, str | Protocol):
+            raise InputError(f"protocol must be a name or a Protocol, got {self.protocol!r}")
+        self._check()
+        if not 0 < self.top_p <= 1:
+            raise InputError(f"top_p must be in (0, 1], got {self.top_p!r}")
+        get_protocol(self.protocol)  # an unknown name lists the known ones
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        if not isinstance(self.protocol, str):  # a Protocol object (Python only)
+            d["protocol"] = self.protocol.name
+        return d
+
+    def resolve_orders(self, auto: str) -> JudgeSpec:
+        """This spec with orders="auto" replaced by what the caller does (`auto`)."""
+        return self if self.orders != "auto" else replace(self, orders=auto)
+
+
+@dataclass(frozen=True)
+class EngineSpec(_Spec):
+    """Which model generates, and how. Only `engine` and `model` decide the results
+    (`result_settings`); the rest are where and how fast."""
+
+    engine: str = field(
+        default="auto",
+        metadata=option(
+            "Generation backend; auto: openai with --base-url, transformers for a "
+            "checkpoint folder, else llamacpp.",
+            choices=ENGINE_CHOICES,
+        ),
+    )
+    model: str | None = field(
+        default=None,
+        metadata=option(
+            "Registry name, .gguf path, checkpoint folder or served model "
+            "(default: the embedded qwen2.5-1.5b)."
+        ),
+    )
+    base_url: str | None = field(
+        default=None,
+        metadata=option(
+            "openai engine: server URL, e.g. http://127.0.0.1:8000/v1; several, "
+            "comma-separated, spread requests over replicas."
+        ),
+    )
+    api_key_env: str = field(
+        default="OPENAI_API_KEY",
+        metadata=option("openai engine: environment variable holding the API key."),
+    )
+    concurrency: int = field(
+        default=16, metadata=option("openai engine: requests in flight per server URL.", minimum=1)
+    )
+    parallel: int = field(
+        default=8,
+        metadata=option(
+            "llamacpp engine: parallel slots; transformers engine: batch size.", minimum=1
+        ),
+    )
+    context: int = field(
+        default=8192, metadata=option("llamacpp engine: context tokens per slot.", minimum=1)
+    )
+    threads: int | None = field(
+        default=None,
+        metadata=option("llamacpp engine: CPU threads (default: every core).", minimum=1),
+    )
+
+    def __post_init__(self) -> None:
+        self._check()
+
+    def resolved(self) -> EngineSpec:
+        """The spec with engine="auto" replaced by the backend it means."""
+        if self.engine != "auto":
+            return self
+        if self.base_url:
+            engine = "openai"
+        elif self.model and Path(self.model).expanduser().is_dir():
+            engine = "transformers"
+        else:
+            engine = "llamacpp"
+        return replace(self, engine=engine)
+
+    def result_settings(self) -> dict[str, Any]:
+        """What decides the results: the backend (resolved) and the model."""
+        return {"engine": self.resolved().engine, "model": self.model}
+
+
+def run_settings(judge: JudgeSpec | None, engine: EngineSpec, **extra: Any) -> dict[str, Any]:
+    """The settings a resumable output records and a resumed run must match."""
+    return (judge.to_dict() if judge else {}) | engine.result_settings() | extra
+
+
+def spec_defaults(cls: type[_Spec]) -> dict[str, Any]:
+    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
