@@ -4,16 +4,17 @@ written, so an interrupted run (Ctrl-C or kill -9) loses nothing and judges noth
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reasonrm.errors import InputError
-from reasonrm.jsonl import ResumableWriter
 from reasonrm.judge import Judge
+from reasonrm.runs import ResumableRun
 from reasonrm.types import Comparison, Judgment
 
 RESULTS = "results.jsonl"
@@ -98,25 +99,17 @@ def run(
     `make_row` turns an item and its judgments into the row (with at least subset, id,
     correct); `on_row` sees each row as it is written (for progress bars)."""
     out = Path(out_dir) / RESULTS
-    with ResumableWriter(out, key="key") as writer:
-        in_flight: deque[EvalItem] = deque()
 
-        def comparisons() -> Iterator[Comparison]:
-            for item in items:
-                if item.key in writer.done:
-                    continue
-                in_flight.append(item)
-                yield from item.comparisons
+    async def one(item: EvalItem) -> dict[str, Any]:
+        judged = await asyncio.gather(*(judge.ajudge(c, errors="return") for c in item.comparisons))
+        return {"key": item.key, **make_row(item, list(judged))}
 
-        pending: list[Judgment] = []
-        for judgment in judge.judge_many(comparisons(), errors="return"):
-            pending.append(judgment)
-            item = in_flight[0]
-            if len(pending) == len(item.comparisons):
-                in_flight.popleft()
-                row = {"key": item.key, **make_row(item, pending)}
-                writer.write(row)
-                pending = []
-                if on_row is not None:
-                    on_row(row)
+    with ResumableRun(out, key="key") as results:
+        results.map(
+            items,
+            one,
+            key_of=lambda item: item.key,
+            concurrency=judge.concurrency,  # items; the engine's own queue bounds the work
+            on_row=on_row,
+        )
     return out
