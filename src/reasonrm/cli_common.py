@@ -1,4 +1,5 @@
-"""What the command modules share: consoles, the error decorator, engine options."""
+"""What the command modules share: consoles, the error decorator, the progress bar, and the
+judge and engine options made from the specs' fields (`spec_options`)."""
 
 from __future__ import annotations
 
@@ -20,16 +21,10 @@ out = Console()
 err = Console(stderr=True)
 
 
-class EngineName(StrEnum):
+class EngineName(StrEnum):  # best-of-n's --policy-engine
     llamacpp = "llamacpp"
     openai = "openai"
     transformers = "transformers"
-
-
-class OrdersName(StrEnum):
-    random = "random"
-    both = "both"
-    fixed = "fixed"
 
 
 def friendly(command):

@@ -10,11 +10,15 @@ from collections.abc import Awaitable, Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reasonrm.engines.base import map_in_order
-from reasonrm.errors import InputError, ReasonRMError
+from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
 from reasonrm.jsonl import ResumableWriter, iter_jsonl, latest_by
+
+if TYPE_CHECKING:  # only judge_file and rank_file need them, and only as types
+    from reasonrm.judge import Judge
+    from reasonrm.ranking import Ranker
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -157,7 +161,7 @@ def _run_file(
 
 
 def judge_file(
-    judge,
+    judge: Judge,
     input: str | Path,
     output: str | Path,
     *,
@@ -190,7 +194,7 @@ def judge_file(
 
 
 def rank_file(
-    ranker,
+    ranker: Ranker,
     input: str | Path,
     output: str | Path,
     *,
@@ -207,7 +211,7 @@ def rank_file(
         try:
             return (await ranker.arank(*item)).to_dict()
         except ReasonRMError as e:
-            if _is_fatal(e):
+            if isinstance(e, EngineUnavailableError):  # a dead server fails every line alike
                 raise
             return {"error": str(e)}
 
@@ -225,15 +229,9 @@ def rank_file(
     )
 
 
-def _is_fatal(e: ReasonRMError) -> bool:
-    from reasonrm.errors import EngineUnavailableError
-
-    return isinstance(e, EngineUnavailableError)
-
-
-def _judge_settings(judge) -> dict[str, Any]:
+def _judge_settings(judge: Judge) -> dict[str, Any]:
     return judge.spec.to_dict() | {"engine": judge.engine.name, "model": judge.engine.model}
 
 
-def ranker_settings(ranker) -> dict[str, Any]:
+def ranker_settings(ranker: Ranker) -> dict[str, Any]:
     return {"method": ranker.method, "rating": ranker.rating} | _judge_settings(ranker.judge)

@@ -9,7 +9,7 @@ field added here reaches every command that judges, the server, the resume check
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -204,7 +204,3 @@ class EngineSpec(_Spec):
 def run_settings(judge: JudgeSpec | None, engine: EngineSpec, **extra: Any) -> dict[str, Any]:
     """The settings a resumable output records and a resumed run must match."""
     return (judge.to_dict() if judge else {}) | engine.result_settings() | extra
-
-
-def spec_defaults(cls: type[_Spec]) -> dict[str, Any]:
-    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
