@@ -1,0 +1,64 @@
+"""The judge and rank commands with a scripted engine: which order policy applies where, and
+how the specs reach the engine."""
+
+from __future__ import annotations
+
+import json
+
+from fakes import ScriptedEngine, content_judge
+from typer.testing import CliRunner
+
+import reasonrm.cli as cli
+
+runner = CliRunner()
+
+
+def patch_engine(monkeypatch):
+    seen = []
+
+    def fake(spec):
+        seen.append(spec)
+        return ScriptedEngine(content_judge)
+
+    monkeypatch.setattr(cli, "open_engine", fake)
+    return seen
+
+
+def test_one_pair_is_judged_in_both_orders_by_default(monkeypatch):
+    seen = patch_engine(monkeypatch)
+    args = ["judge", "--prompt", "q", "--a", "bad", "--b", "good", "--json"]
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    j = json.loads(result.stdout)
+    assert [s["order"] for s in j["samples"]] == ["AB", "BA"]
+    assert j["winner"] == "B" and j["orders_agree"] is True
+    # engine "auto" with no --base-url and no folder is the embedded llama.cpp
+    assert seen[0].resolved().engine == "llamacpp" and seen[0].model is None
+    one = runner.invoke(cli.app, [*args, "--orders", "fixed"])
+    assert [s["order"] for s in json.loads(one.stdout)["samples"]] == ["AB"]
+
+
+def test_options_reach_the_engine_and_a_bad_value_is_one_line(monkeypatch):
+    seen = patch_engine(monkeypatch)
+    args = ["judge", "--prompt", "q", "--a", "x", "--b", "good", "--json"]
+    url = ["--base-url", "http://127.0.0.1:9/v1", "--parallel", "3", "--threads", "1"]
+    result = runner.invoke(cli.app, [*args, *url])
+    assert result.exit_code == 0, result.output
+    spec = seen[0]
+    assert (spec.resolved().engine, spec.parallel, spec.threads) == ("openai", 3, 1)
+    bad = runner.invoke(cli.app, [*args, "--top-p", "1.5"])
+    assert bad.exit_code == 2 and "top_p must be in (0, 1]" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_rank_records_one_random_order_per_match(monkeypatch, tmp_path):
+    patch_engine(monkeypatch)
+    cands = tmp_path / "c.jsonl"
+    cands.write_text(json.dumps({"prompt": "q", "responses": ["bad", "good", "meh"]}) + "\n")
+    out = tmp_path / "r.jsonl"
+    result = runner.invoke(cli.app, ["rank", "--input", str(cands), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    row = json.loads(out.read_text())
+    assert row["settings"]["orders"] == "random" and row["ranking"][0] == 1
+    judged = [m for m in row["matches"] if m["judgment"]]
+    assert judged and all(len(m["judgment"]["samples"]) == 1 for m in judged)
