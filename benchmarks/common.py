@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
+import platform
 import random
+import re
+import shlex
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -13,6 +19,8 @@ from rich.table import Table
 from reasonrm import Comparison
 from reasonrm.eval.rewardbench import load
 
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
 DATA = Path(
     os.environ.get("REASONRM_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
 )
@@ -38,6 +46,17 @@ def rewardbench_pairs(count: int, seed: int = 0, max_chars: int = 1500) -> list[
     return picked
 
 
+def prometheus_value(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples of metric `name` in Prometheus text whose labels include
+    `labels` (0.0 when there are none, as for a counter not yet incremented)."""
+    total = 0.0
+    for found in re.finditer(rf"^{re.escape(name)}(?:{{(.*)}})? (\S+)", text, re.M):
+        have = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', found.group(1) or ""))
+        if all(have.get(k) == v for k, v in labels.items()):
+            total += float(found.group(2))
+    return total
+
+
 def report(title: str, rows: list[dict]) -> None:
     """A table for people (each script ends with one JSON line for machines)."""
     console = Console()
@@ -47,3 +66,30 @@ def report(title: str, rows: list[dict]) -> None:
     for row in rows:
         table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()))
     console.print(table)
+
+
+def write_result(name: str, figures: dict, command: list[str] | None = None) -> Path:
+    """Write `figures` to benchmarks/results/<name>.json with what produced them: the
+    command, the machine and the date, so a figure on docs/benchmarks.md can be traced."""
+    if command is None:
+        script = Path(sys.argv[0]).resolve()
+        if script.is_relative_to(ROOT):  # as run from the repository root
+            script = script.relative_to(ROOT)
+        command = [script.as_posix(), *sys.argv[1:]]
+    result = {
+        "benchmark": name,
+        "command": "python " + shlex.join(command),
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        },
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "figures": figures,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"result written to {path.relative_to(ROOT)}")
+    return path

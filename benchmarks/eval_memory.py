@@ -13,7 +13,7 @@ import json
 import tempfile
 import time
 
-from common import DATA, report
+from common import DATA, report, write_result
 
 from reasonrm import Judge
 from reasonrm.engines.base import Engine
@@ -89,6 +89,7 @@ def main() -> None:
         "seconds": round(seconds, 1),
     }
     print(json.dumps(result))
+    write_result(f"eval_memory_{name}", result)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import json
 import time
 from collections import defaultdict
 
-from common import report, rewardbench_pairs
+from common import report, rewardbench_pairs, write_result
 
 from reasonrm import Comparison, Judge, SamplingParams
 from reasonrm.engines.base import Engine, run_sync
@@ -252,6 +252,7 @@ def main() -> None:
         with LlamaCppEngine(args.model, parallel=args.parallel) as engine:
             result |= adaptive(engine, rewardbench_pairs(20, seed=3), args.max_tokens)
     print(json.dumps({"benchmark": "judge_speed", **result}))
+    write_result("judge_speed", result)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
 
-from common import DATA, report
+from common import DATA, report, write_result
 
 from reasonrm import Judge, load_engine
 from reasonrm.engines.base import Engine
@@ -235,21 +235,18 @@ def main() -> None:
         f"Round robin: {judged} generations in {minutes:.1f} min; knockouts replayed them "
         f"from the cache ({engine.hits} hits)."
     )
-    print(
-        json.dumps(
-            {
-                "benchmark": "ranking_rmb",
-                "model": args.model,
-                "protocol": args.protocol,
-                "items": len(items),
-                "brackets": args.brackets,
-                "methods": table,
-                "by_size": by_size,
-                "rmb_bon_accuracy": rmb_bon,
-                "round_robin_minutes": round(minutes, 1),
-            }
-        )
-    )
+    result = {
+        "model": args.model,
+        "protocol": args.protocol,
+        "items": len(items),
+        "brackets": args.brackets,
+        "methods": table,
+        "by_size": by_size,
+        "rmb_bon_accuracy": rmb_bon,
+        "round_robin_minutes": round(minutes, 1),
+    }
+    print(json.dumps({"benchmark": "ranking_rmb", **result}))
+    write_result("ranking_rmb", result)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ Fault run (`--no-fault` to skip): at the same time as N/2 good clients, clients 
 up mid-request, pairs too long for the model's context (an engine error for that pair),
 and malformed bodies. Every good request must get its 200 with judgments; every accepted
 bad one an answer with a clear error; the server must still answer /health afterwards.
+Cancelled requests and failed jobs are the server's own counters (/metrics, read before and
+after the fault phase), not the clients' timeouts.
 
 Usage: python benchmarks/serve_load.py [--model qwen2.5-1.5b --clients 16 --requests 16
         --max-tokens 64 --parallel 8]
@@ -36,7 +38,7 @@ import threading
 import time
 
 import httpx
-from common import report, rewardbench_pairs
+from common import prometheus_value, report, rewardbench_pairs, write_result
 
 
 class Server:
@@ -122,7 +124,7 @@ async def fault_run(url: str, bodies: list[dict], clients: int) -> dict:
         json.dumps({"pairs": [{"prompt": "p", "a": "a"}]}).encode(),
         json.dumps({"pairs": "none"}).encode(),
     ]
-    out = {"good_ok": 0, "good_failed": 0, "hangups": 0, "long_clear_error": 0}
+    out = {"good_ok": 0, "good_failed": 0, "client_timeouts": 0, "long_clear_error": 0}
     out |= {"long_other": 0, "malformed_422": 0, "malformed_other": 0}
 
     async def good(client: httpx.AsyncClient, body: dict) -> None:
@@ -134,7 +136,7 @@ async def fault_run(url: str, bodies: list[dict], clients: int) -> dict:
             try:
                 await c.post(url + "/v1/judge", json=body)
             except httpx.TimeoutException:
-                out["hangups"] += 1
+                out["client_timeouts"] += 1
 
     async def too_long(client: httpx.AsyncClient) -> None:
         r = await client.post(url + "/v1/judge", json=long_pair)
@@ -190,9 +192,18 @@ def engine_ceiling(args, pairs) -> tuple[dict, dict]:
         engine.close()
 
 
-def metric(url: str, name: str) -> float:
+def server_counts(url: str) -> dict:
+    """What the server itself counted (its /metrics; names in reasonrm/server/metrics.py).
+    A request whose client went away is answered 499 after its jobs are cancelled, so the
+    499s on /v1/judge are the server's count of cancelled requests (one pair, one job each
+    here)."""
     text = httpx.get(url + "/metrics").text
-    return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+    return {
+        "cancelled_requests": prometheus_value(
+            text, "reasonrm_requests_total", endpoint="/v1/judge", status="499"
+        ),
+        "failed_jobs": prometheus_value(text, "reasonrm_failed_jobs_total"),
+    }
 
 
 def main() -> None:
@@ -223,8 +234,14 @@ def main() -> None:
         print(f"1 client: {single}", flush=True)
         many = asyncio.run(run_clients(server.url, bodies, args.clients))
         print(f"{args.clients} clients: {many}", flush=True)
-        fault = asyncio.run(fault_run(server.url, bodies, args.clients)) if args.fault else None
-        failed_jobs = metric(server.url, "reasonrm_failed_jobs_total")
+        fault = None
+        if args.fault:
+            before = server_counts(server.url)
+            fault = asyncio.run(fault_run(server.url, bodies, args.clients))
+            after = server_counts(server.url)
+            # the server's own counts over the fault phase, not what the clients saw
+            fault |= {f"server_{k}": after[k] - before[k] for k in after}
+        failed_jobs = server_counts(server.url)["failed_jobs"]
     finally:
         server.stop()
 
@@ -244,22 +261,19 @@ def main() -> None:
         )
     if fault:
         report("Fault run", [fault])
-    print(
-        json.dumps(
-            {
-                "benchmark": "serve_load",
-                "model": args.model,
-                "max_tokens": args.max_tokens,
-                "parallel": args.parallel,
-                "single": single,
-                "concurrent": many,
-                "throughput_ratio": round(ratio, 3),
-                "engine_ceiling_ratio": round(ceiling, 3) if ceiling else None,
-                "fault": fault,
-                "server_failed_jobs": failed_jobs,
-            }
-        )
-    )
+    result = {
+        "model": args.model,
+        "max_tokens": args.max_tokens,
+        "parallel": args.parallel,
+        "single": single,
+        "concurrent": many,
+        "throughput_ratio": round(ratio, 3),
+        "engine_ceiling_ratio": round(ceiling, 3) if ceiling else None,
+        "fault": fault,
+        "server_failed_jobs": failed_jobs,
+    }
+    print(json.dumps({"benchmark": "serve_load", **result}))
+    write_result("serve_load", result)
 
 
 if __name__ == "__main__":
