@@ -51,7 +51,7 @@ def render_pair(c: Comparison) -> str:
 def answer_verdict(completion: str, truncated: bool) -> Verdict:
     answers = _ANSWER.findall(completion)
     if not answers:
-        return Protocol._missing(truncated)
+        return Protocol.missing_verdict(truncated)
     last = answers[-1]
     named = {side for side in ("A", "B") if f"[[{side}]]" in last}
     if len(named) == 2:
@@ -90,7 +90,7 @@ class DistilledRubricsProtocol(RubricsProtocol):
         if "</think>" in completion:
             completion = completion.rsplit("</think>", 1)[1]
         elif "<think>" in completion:
-            return self._missing(truncated)
+            return self.missing_verdict(truncated)
         return answer_verdict(completion, truncated)
 
     def verdict_cue_for(self, completion: str) -> str:
