@@ -13,6 +13,7 @@ from fake_openai import Handler, completion, serve
 from reasonrm import SamplingParams
 from reasonrm.engines.openai import OpenAIEngine, parse_base_urls
 from reasonrm.errors import EngineError, EngineUnavailableError, InputError
+from reasonrm.types import Judgment
 
 CHAT = [{"role": "user", "content": "Name three colours."}]
 DEAD = "http://127.0.0.1:9/v1"  # nothing listens on port 9
@@ -86,7 +87,7 @@ def test_base_url_lists():
         parse_base_urls(" , ")
 
 
-def test_cli_takes_several_base_urls(server_url):
+def test_cli_takes_several_base_urls(server_url, judgment_checker):
     from typer.testing import CliRunner
 
     from reasonrm.cli import app
@@ -95,7 +96,11 @@ def test_cli_takes_several_base_urls(server_url):
     args += ["--base-url", f"{DEAD},{server_url}", "--concurrency", "2", "--max-tokens", "16"]
     result = CliRunner().invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["winner"] in ("A", "B", None)
+    # judged by the live replica, in both orders (the default), and consistent with its samples
+    judgment = Judgment.from_dict(json.loads(result.stdout))
+    assert judgment.error is None
+    assert sorted(s.order for s in judgment.samples) == ["AB", "BA"]
+    judgment_checker(judgment, "rrm")
 
 
 def test_a_slow_replica_times_out_without_being_set_aside():

@@ -86,18 +86,28 @@ def test_context_error(tiny_engine):
         )
 
 
-def test_continuation(tiny_engine):
-    chat = [*CHAT, {"role": "assistant", "content": "Red, green and"}]
-    ((s,),) = tiny_engine.generate([chat], SamplingParams(max_tokens=3))
-    assert s.completion_tokens >= 1
-
-
-def test_real_judgment_with_smollm2_gguf(smollm2_path):
+@pytest.fixture(scope="module")
+def smollm2_engine(smollm2_path):
     from reasonrm.engines.transformers import TransformersEngine
 
     engine = TransformersEngine(str(smollm2_path))
-    judge = Judge(engine, "rrm", votes=1, orders="both", max_tokens=32)
-    j = judge.judge(Comparison("What is 2 + 2?", "4", "5"))
-    assert len(j.samples) == 2
-    assert sum(j.votes.values()) == 2
+    yield engine
     engine.close()
+
+
+def test_continuation(smollm2_engine):
+    # SmolLM2, not the tiny random model: only a trained model has a continuation to check
+    count = [{"role": "user", "content": "Count from 1 to 10, separated by commas."}]
+    chat = [*count, {"role": "assistant", "content": "1, 2, 3, 4, 5,"}]
+    ((s,),) = smollm2_engine.generate([chat], SamplingParams(max_tokens=8))
+    # It goes on from 5; a fresh reply or an echoed prefix would start at 1.
+    assert s.text.lstrip().startswith("6"), s.text
+
+
+def test_real_judgment_with_smollm2_gguf(smollm2_engine, judgment_checker):
+    judge = Judge(smollm2_engine, "rrm", votes=1, orders="both", max_tokens=32)
+    j = judge.judge(Comparison("What is 2 + 2?", "4", "5"))
+    assert j.error is None
+    assert sorted(s.order for s in j.samples) == ["AB", "BA"]
+    judgment_checker(j, "rrm")
+    assert j.completion_tokens == sum(s.completion_tokens for s in j.samples) > 0
