@@ -46,6 +46,3 @@ class Protocol(ABC):
     def missing_verdict(truncated: bool) -> Verdict:
         """The verdict of a completion that has none: truncated, or finished without one."""
         return Verdict(None, TRUNCATED if truncated else NO_VERDICT)
-
-    # the old name, until rrm.py and direct.py call missing_verdict (owned elsewhere)
-    _missing = missing_verdict

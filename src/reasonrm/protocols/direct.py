@@ -33,4 +33,4 @@ class DirectProtocol(RRMProtocol):
         bare = _BARE.match(completion.strip())
         if bare:
             return Verdict("A" if bare.group(1) == "1" else "B")
-        return self._missing(truncated)
+        return self.missing_verdict(truncated)

@@ -83,5 +83,5 @@ class RRMProtocol(Protocol):
     def parse(self, completion: str, truncated: bool = False) -> Verdict:
         box = last_box(completion)
         if box is None:
-            return self._missing(truncated)
+            return self.missing_verdict(truncated)
         return box_verdict(box)
