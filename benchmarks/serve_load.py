@@ -193,15 +193,15 @@ def engine_ceiling(args, pairs) -> tuple[dict, dict]:
 
 
 def server_counts(url: str) -> dict:
-    """What the server itself counted (its /metrics; names in reasonrm/server/metrics.py).
-    A request whose client went away is answered 499 after its jobs are cancelled, so the
-    499s on /v1/judge are the server's count of cancelled requests (one pair, one job each
-    here)."""
+    """What the server itself counted (its /metrics; names in reasonrm/server/metrics.py):
+    requests answered 499 (the client went away), the jobs the batcher cancelled for them,
+    and failed jobs."""
     text = httpx.get(url + "/metrics").text
     return {
         "cancelled_requests": prometheus_value(
             text, "reasonrm_requests_total", endpoint="/v1/judge", status="499"
         ),
+        "cancelled_jobs": prometheus_value(text, "reasonrm_cancelled_jobs_total"),
         "failed_jobs": prometheus_value(text, "reasonrm_failed_jobs_total"),
     }
 

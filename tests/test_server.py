@@ -439,6 +439,8 @@ async def test_a_client_that_disconnects_has_its_jobs_cancelled():
     assert engine.entered == 1 and engine.requests == 0  # nothing was judged
     assert app.state.service.batcher.depth == 0
     assert metric(metrics, "reasonrm_requests_total", endpoint="/v1/judge", status="499") == 1
+    # the running job and the two queued ones, counted by the server itself
+    assert metric(metrics, "reasonrm_cancelled_jobs_total") == 3
 
 
 async def test_graceful_shutdown_finishes_requests_in_flight_then_closes_the_engine():

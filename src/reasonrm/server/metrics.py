@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: F401 (app uses it)
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 
 from reasonrm.types import Judgment
 
@@ -15,8 +16,23 @@ from reasonrm.types import Judgment
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
 
+class _CountedElsewhere:
+    """A counter whose value another object keeps (the batcher counts its cancellations)."""
+
+    def __init__(self, name: str, doc: str, value: Callable[[], int]) -> None:
+        self.name, self.doc, self.value = name, doc, value
+
+    def collect(self):
+        yield CounterMetricFamily(self.name, self.doc, value=self.value())
+
+
 class Metrics:
-    def __init__(self, queue_depth: Callable[[], int], jobs_running: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        queue_depth: Callable[[], int],
+        jobs_running: Callable[[], int],
+        cancelled_jobs: Callable[[], int] = lambda: 0,
+    ) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         labels = ["endpoint", "status"]
@@ -44,6 +60,13 @@ class Metrics:
         )
         self.failed_jobs = Counter(
             "reasonrm_failed_jobs", "Pairs or tournaments that ended in an error", registry=r
+        )
+        r.register(
+            _CountedElsewhere(
+                "reasonrm_cancelled_jobs",
+                "Judge jobs dropped or interrupted because their request ended",
+                cancelled_jobs,
+            )
         )
 
     def count(self, judgments: Iterable[Judgment]) -> None:

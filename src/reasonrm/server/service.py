@@ -57,7 +57,11 @@ class JudgeService:
         workers = settings.workers or 2 * judge.engine.capacity
         # engine calls run on the library's shared loop, as every sync API runs them
         self.batcher = Batcher(workers, settings.queue_size, engine_loop=shared_loop())
-        self.metrics = Metrics(lambda: self.batcher.depth, lambda: self.batcher.running)
+        self.metrics = Metrics(
+            lambda: self.batcher.depth,
+            lambda: self.batcher.running,
+            lambda: self.batcher.cancelled,
+        )
         self.engine_error: str | None = None  # the last "unavailable" error, until a success
         self.engine_closed = False
 
