@@ -119,13 +119,17 @@ def batching(engine: LlamaCppEngine, pairs: list[Comparison], max_tokens: int) -
         for name, (s, t) in runs.items()
     ]
     report(f"Batching, {n} comparisons, {max_tokens} max tokens, {engine.parallel} slots", rows)
-    (es, _), (js, _), (eb, _), (jb, _) = runs.values()
+    # ratios of tokens per second: a run's token count can differ from another's
+    engine_alone, judge_alone, engine_together, judge_together = (t / s for s, t in runs.values())
     return {
         "batch_pairs": n,
-        "speedup": round(js / jb, 3),
-        "ceiling_speedup": round(es / eb, 3),
-        "ratio_to_ceiling": round((js / jb) / (es / eb), 3),
+        "speedup_tok_s": round(judge_together / judge_alone, 3),
+        "ceiling_speedup_tok_s": round(engine_together / engine_alone, 3),
+        "ratio_to_ceiling": round(
+            (judge_together / judge_alone) / (engine_together / engine_alone), 3
+        ),
         "seconds": {k: round(s, 1) for k, (s, _) in runs.items()},
+        "tokens": {k: t for k, (_, t) in runs.items()},
     }
 
 
@@ -252,7 +256,7 @@ def main() -> None:
         with LlamaCppEngine(args.model, parallel=args.parallel) as engine:
             result |= adaptive(engine, rewardbench_pairs(20, seed=3), args.max_tokens)
     print(json.dumps({"benchmark": "judge_speed", **result}))
-    write_result("judge_speed", result)
+    write_result("judge_speed_" + "_".join(args.parts), result)  # one file per set of parts run
 
 
 if __name__ == "__main__":
