@@ -106,11 +106,12 @@ def test_resumable_run_retries_the_rows_it_is_told_to(tmp_path):
         run.write({"k": 1, "ok": True})
         run.write({"k": 2, "ok": False})
     again = ResumableRun(out, key="k", retry=lambda row: not row["ok"])
-    assert again.done == {1} and again.previous[2] == {"k": 2, "ok": False}
+    assert again.done == {1} and again.rows[2] == {"k": 2, "ok": False}
 
     async def work(k):
         return {"k": k, "ok": True}
 
     assert again.map([1, 2, 3], work, key_of=lambda k: k) == 2
+    assert again.written == 2 and again.rows[2] == {"k": 2, "ok": True}  # the retried row
     again.close()
     assert [r["k"] for r in read(out)] == [1, 2, 2, 3]

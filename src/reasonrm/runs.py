@@ -29,7 +29,7 @@ class ResumableRun:
 
     `done` holds the keys already written (less those `retry` picks out, e.g. rows that
     failed and should run again; a retried row's new line replaces the old one for readers
-    of `jsonl.latest_by`). With `settings`, the file must hold rows of the same settings (else
+    of `jsonl.latest_by`, and in `rows`). With `settings`, the file must hold rows of the same settings (else
     InputError) and every row records them."""
 
     def __init__(
@@ -43,10 +43,13 @@ class ResumableRun:
         self.key = key
         self._writer = ResumableWriter(self.path, key=key, settings=settings)
         self.done = set(self._writer.done)
-        # the rows earlier runs wrote, latest per key: read only where `retry` must see them
-        self.previous: dict[Any, Row] = latest_by(self.path, key) if retry is not None else {}
+        self.written = 0  # rows written by this run
+        # the latest row per key, earlier runs' and this one's: kept only where `retry` needs
+        # to read them (callers that retry also summarize from them)
+        self.rows: dict[Any, Row] = latest_by(self.path, key) if retry is not None else {}
+        self._keep_rows = retry is not None
         if retry is not None:
-            self.done -= {k for k, row in self.previous.items() if retry(row)}
+            self.done -= {k for k, row in self.rows.items() if retry(row)}
 
     def map(
         self,
@@ -72,6 +75,9 @@ class ResumableRun:
     def write(self, row: Row) -> None:
         self._writer.write(row)
         self.done.add(row[self.key])
+        self.written += 1
+        if self._keep_rows:
+            self.rows[row[self.key]] = row
 
     def close(self) -> None:
         self._writer.close()

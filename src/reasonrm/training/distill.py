@@ -354,23 +354,15 @@ def distill(
     in_flight = config.concurrency or max(16, 2 * engine.capacity)
     # a row too long for the teacher is tried again on a rerun
     run = ResumableRun(out / CHAINS, key="key", retry=lambda rec: rec["status"] == TOO_LONG)
-    records = run.previous
-    judged = 0
+    records = run.rows
 
     def run_pass(pass_no: int, eligible: list[LabelledChat]) -> None:
         key_of = lambda r: record_key(r.id, pass_no)  # noqa: E731
         if on_pass:
             on_pass(pass_no, len(eligible), sum(key_of(r) in run.done for r in eligible))
 
-        def written(rec: dict[str, Any]) -> None:
-            nonlocal judged
-            records[rec["key"]] = rec
-            judged += 1
-            if on_record:
-                on_record(rec)
-
         work = lambda r: distill_row(engine, proto, r, pass_no, config)  # noqa: E731
-        run.map(eligible, work, key_of=key_of, concurrency=in_flight, on_row=written)
+        run.map(eligible, work, key_of=key_of, concurrency=in_flight, on_row=on_record)
 
     try:
         run_pass(1, rows)
@@ -391,7 +383,7 @@ def distill(
     finally:
         run.close()
         stats, train = write_outputs(out, all_rows or rows, records, config, proto)
-    return DistillResult(out, stats, train, judged)
+    return DistillResult(out, stats, train, run.written)
 
 
 def sft_rows(

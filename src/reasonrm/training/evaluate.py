@@ -154,21 +154,12 @@ def evaluate(
     run = ResumableRun(
         path, key="id", settings=settings, retry=lambda r: r.get("error") is not None
     )
-    results = run.previous
     if on_start:
         on_start(len(rows), sum(r.id in run.done for r in rows))
-    judged = 0
-
-    def written(result: dict[str, Any]) -> None:
-        nonlocal judged
-        results[result["id"]] = result
-        judged += 1
-        if on_result:
-            on_result(result)
 
     work = lambda r: evaluate_row(engine, proto, r, budget)  # noqa: E731
     with run:
         in_flight = concurrency or max(16, 2 * engine.capacity)
-        run.map(rows, work, key_of=lambda r: r.id, concurrency=in_flight, on_row=written)
-    summary = summarize(results[r.id] for r in rows if r.id in results)
-    return EvalResult(summary, path, judged)
+        run.map(rows, work, key_of=lambda r: r.id, concurrency=in_flight, on_row=on_result)
+    summary = summarize(run.rows[r.id] for r in rows if r.id in run.rows)
+    return EvalResult(summary, path, run.written)
