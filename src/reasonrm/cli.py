@@ -189,7 +189,6 @@ def rank(
 ) -> None:
     """Rank the responses of each line with a tournament of the judge, best first. Each
     match is judged in one random order unless --orders says otherwise."""
-    from reasonrm.ranking import Ranker
     from reasonrm.runs import rank_file
 
     judge_spec = specs.judge().resolve_orders("random")
@@ -203,18 +202,22 @@ def rank(
         return ""
 
     with open_engine(engine_spec) as eng:
-        ranker = Ranker(
-            Judge.from_spec(eng, judge_spec),
-            method.value,
-            rating=rating.value,
-            seed=judge_spec.seed,
-        )
+        ranker = _ranker(eng, judge_spec, method, rating)
         run = _run_with_progress(
             "ranking", "lines", rank_file, ranker, input, output, settings=settings, note=note
         )
     failed = run.malformed + run.failed
     note_ = f"; {failed} lines failed (see 'error')" if failed else ""
     err.print(f"wrote {output}: {run.resumed + run.written} lines{note_}")
+
+
+def _ranker(engine, judge_spec, method: MethodName, rating: RatingName):
+    """The tournament `rank` and `best-of-n` play: the spec's judge, seeded by its seed."""
+    from reasonrm.ranking import Ranker
+
+    return Ranker(
+        Judge.from_spec(engine, judge_spec), method.value, rating=rating.value, seed=judge_spec.seed
+    )
 
 
 @app.command("best-of-n")
@@ -250,7 +253,6 @@ def best_of_n(
     from contextlib import ExitStack
 
     from reasonrm.best_of_n import best_of_n as sample_and_rank
-    from reasonrm.ranking import Ranker
     from reasonrm.types import SamplingParams
 
     Comparison(prompt, "", "")  # check before a model loads
@@ -267,12 +269,7 @@ def best_of_n(
         judge_eng = stack.enter_context(open_engine(judge_engine))
         same = policy_spec == judge_engine
         policy_eng = judge_eng if same else stack.enter_context(open_engine(policy_spec))
-        ranker = Ranker(
-            Judge.from_spec(judge_eng, judge_spec),
-            method.value,
-            rating=rating.value,
-            seed=judge_spec.seed,
-        )
+        ranker = _ranker(judge_eng, judge_spec, method, rating)
         params = SamplingParams(
             max_tokens=policy_max_tokens,
             temperature=policy_temperature,

@@ -62,15 +62,14 @@ class ResumableRun:
     ) -> int:
         """Run `work` on every item whose key is not done, `concurrency` at a time, and write
         the rows in input order as they complete; returns how many were written."""
-        written = 0
+        before = self.written
         pending = (item for item in items if key_of(item) not in self.done)
         with closing(map_in_order(work, pending, concurrency)) as rows:
             for row in rows:
                 self.write(row)
-                written += 1
                 if on_row is not None:
                     on_row(row)
-        return written
+        return self.written - before
 
     def write(self, row: Row) -> None:
         self._writer.write(row)
