@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from reasonrm.engines.base import Engine, is_continuation
-from reasonrm.types import Message, Sample, SamplingParams
+from reasonrm.types import Message, NextToken, Sample, SamplingParams
 
 #: one scripted completion: its text (finish_reason "stop"), or (text, finish_reason)
 Scripted = str | tuple[str, str]
 #: called once per sample with a copy of the chat and the request's params
 ScriptFn = Callable[[list[Message], SamplingParams], Scripted]
+#: next-token probabilities after a chat ({token: probability}), for probability scoring
+ScoreFn = Callable[[list[Message]], dict[str, float]]
 
 
 def count_tokens(text: str) -> int:
@@ -46,11 +49,39 @@ class ScriptedEngine(Engine):
     name = "scripted"
     model = "scripted"
 
-    def __init__(self, script: ScriptFn | Iterable[Scripted], *, grammar: bool = False) -> None:
+    def __init__(
+        self,
+        script: ScriptFn | Iterable[Scripted] = (),
+        *,
+        grammar: bool = False,
+        scores: ScoreFn | None = None,
+        tokenize: Callable[[str], list[int]] | None = None,
+    ) -> None:
+        """`scores`: next-token probabilities per chat (without it the engine, like one that
+        returns no logprobs, refuses probability scoring); `tokenize`: a tokenizer for the
+        start-up label check (without it the engine cannot tokenize, like a remote server)."""
         self._fn: ScriptFn | None = script if callable(script) else None
         self._queue: deque[Scripted] = deque() if callable(script) else deque(script)
         self._grammar = grammar
+        self._scores = scores
+        self._tokenize = tokenize
         self.calls: list[Call] = []
+        self.scored: list[list[Message]] = []  # every chat anext_tokens was asked about
+
+    async def anext_tokens(self, chats: list[list[Message]], top: int = 20) -> list[NextToken]:
+        if self._scores is None:
+            return await super().anext_tokens(chats, top)
+        out = []
+        for chat in chats:
+            self.scored.append([dict(m) for m in chat])
+            probs = self._scores([dict(m) for m in chat])
+            logprobs = {t: math.log(p) for t, p in probs.items() if p > 0}
+            prompt_tokens = sum(count_tokens(m["content"]) for m in chat)
+            out.append(NextToken(logprobs, prompt_tokens, 0.0))
+        return out
+
+    def tokenize(self, text: str) -> list[int] | None:
+        return None if self._tokenize is None else self._tokenize(text)
 
     @property
     def supports_grammar(self) -> bool:

@@ -47,3 +47,15 @@ class EngineError(ReasonRMError):
 
 class MissingDependencyError(ReasonRMError):
     """An optional extra is not installed."""
+
+
+class ScoringUnsupportedError(ReasonRMError):
+    """Verdict probabilities were asked of an engine, server or protocol that has none."""
+
+
+class LabelTokenError(ReasonRMError):
+    """A protocol's verdict labels do not tokenize as one token each for this model."""
+
+
+class CalibrationError(InputError):
+    """A calibration file is malformed or was made for another model or protocol."""

@@ -16,6 +16,7 @@ from reasonrm.engines.base import Engine, map_in_order, run_sync
 from reasonrm.errors import EngineUnavailableError, ReasonRMError
 from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.protocols.base import NO_VERDICT, TRUNCATED
+from reasonrm.scoring import LabelReader, combine, logit, sigmoid
 from reasonrm.specs import JudgeSpec
 from reasonrm.types import (
     Comparison,
@@ -97,6 +98,12 @@ class Judge:
         )
         self.force_verdict = self.spec.force_verdict
         self.force_tokens = self.spec.force_tokens
+        self.score = self.spec.score
+        # probability scoring: the labels are checked against the model's tokenizer now,
+        # not discovered as a silent 0.5 later
+        self.reader = (
+            LabelReader.for_engine(self.protocol, engine.tokenize) if self.score != "vote" else None
+        )
         # comparisons in flight: by default twice what the engine serves at once, so that its
         # slots (or every replica behind the openai engine) stay busy
         self.concurrency = max(1, concurrency or max(16, 2 * engine.capacity))
@@ -142,6 +149,8 @@ class Judge:
             )
 
     async def _ajudge(self, c: Comparison) -> Judgment:
+        if self.reader is not None:
+            return await self._ajudge_scored(c)
         chats = {
             order: self.protocol.render(c if order == "AB" else c.swapped())
             for order in self.orders_for(c)
@@ -167,6 +176,68 @@ class Judge:
             samples.extend(s for batch in results for s in batch)
             round_no += 1
         return self._judgment(c, samples, list(chats))
+
+    async def _ajudge_scored(self, c: Comparison) -> Judgment:
+        """Probability scoring: per order, P(first slot) at the verdict position (after the
+        prompt, or after each of the judge's chains); p_a combines them in logit space."""
+        orders = self.orders_for(c)
+        per_order = await asyncio.gather(*(self._score_order(c, order) for order in orders))
+        samples = [s for batch in per_order for s in batch]
+        prior = self.spec.slot_prior if self.score == "calibrated" else 0.0
+        for_a = [logit(s.p_first or 0.5) - prior for s in samples]
+        for_a = [x if s.order == "AB" else -x for x, s in zip(for_a, samples, strict=True)]
+        p_a = combine(for_a)
+        band = self.spec.tie_band
+        winner: Label | None = "A" if p_a > 0.5 + band else "B" if p_a < 0.5 - band else None
+        agree = None
+        if len(orders) == 2:
+            sides = [
+                sum(x for x, s in zip(for_a, samples, strict=True) if s.order == o) > 0
+                for o in orders
+            ]
+            agree = sides[0] == sides[1]
+        a, b = _tally(samples)
+        return Judgment(
+            winner=winner,
+            votes={"A": a, "B": b, "invalid": len(samples) - a - b},
+            samples=samples,
+            orders_agree=agree,
+            comparison_id=c.id,
+            label=c.label,
+            p_a=p_a,
+        )
+
+    async def _score_order(self, c: Comparison, order: Order) -> list[JudgedSample]:
+        assert self.reader is not None
+        chat = self.protocol.render(c if order == "AB" else c.swapped())
+        chains: list[Sample | None] = [None]
+        if self.spec.reason:
+            params = replace(self.params, n=self.votes, seed=self.sample_seed(c, order, 0))
+            (chains,) = await self.engine.agenerate([chat], params)
+        prefixes = [
+            self.reader.cut(self.protocol.score_prefix(None if s is None else s.text))
+            for s in chains
+        ]
+        read = await self.engine.anext_tokens(
+            [[*chat, {"role": "assistant", "content": p}] for p in prefixes]
+        )
+        samples = []
+        for chain, prefix, next_token in zip(chains, prefixes, read, strict=True):
+            logodds = self.reader.first_logodds(next_token)
+            verdict = Verdict("A" if logodds > 0 else "B")  # the slot the model leans to
+            samples.append(
+                JudgedSample(
+                    text=prefix,
+                    verdict=verdict if order == "AB" else verdict.flipped(),
+                    order=order,
+                    completion_tokens=1 + (chain.completion_tokens if chain else 0),
+                    prompt_tokens=next_token.prompt_tokens + (chain.prompt_tokens if chain else 0),
+                    finish_reason=chain.finish_reason if chain else "stop",
+                    seconds=next_token.seconds + (chain.seconds if chain else 0.0),
+                    p_first=sigmoid(logodds),
+                )
+            )
+        return samples
 
     def orders_for(self, c: Comparison) -> list[Order]:
         if self.orders == "fixed":

@@ -18,6 +18,7 @@ from reasonrm.errors import InputError
 Orders = Literal["auto", "random", "both", "fixed"]
 ORDERS: tuple[str, ...] = ("auto", "random", "both", "fixed")
 ENGINE_CHOICES: tuple[str, ...] = ("auto", "llamacpp", "openai", "transformers")
+SCORES: tuple[str, ...] = ("vote", "prob", "calibrated")
 
 
 def option(help: str, *, choices: tuple[str, ...] = (), minimum: float | None = None) -> dict:
@@ -111,6 +112,32 @@ class JudgeSpec(_Spec):
     force_tokens: int = field(
         default=16, metadata=option("Token budget of a forced verdict.", minimum=1)
     )
+    score: str = field(
+        default="vote",
+        metadata=option(
+            "vote: the majority of sampled verdicts; prob: P(a better) read from the verdict "
+            "token's probability in each order (p_a); calibrated: prob with the judge's "
+            "slot prior (--slot-prior) removed.",
+            choices=SCORES,
+        ),
+    )
+    reason: bool = field(
+        default=False,
+        metadata=option(
+            "prob/calibrated: let the judge write its reasoning first and read the verdict "
+            "probability after it (default: read it right after the prompt)."
+        ),
+    )
+    tie_band: float = field(
+        default=0.0,
+        metadata=option("prob/calibrated: |p_a - 0.5| at most this is a tie.", minimum=0),
+    )
+    slot_prior: float | None = field(
+        default=None,
+        metadata=option(
+            "calibrated: the judge's first-slot log-odds to remove, from `reasonrm calibrate`."
+        ),
+    )
 
     def __post_init__(self) -> None:
         from reasonrm.protocols import Protocol, get_protocol
@@ -120,7 +147,27 @@ class JudgeSpec(_Spec):
         self._check()
         if not 0 < self.top_p <= 1:
             raise InputError(f"top_p must be in (0, 1], got {self.top_p!r}")
-        get_protocol(self.protocol)  # an unknown name lists the known ones
+        protocol = get_protocol(self.protocol)  # an unknown name lists the known ones
+        if self.score != "vote":
+            self._check_scoring(protocol)
+
+    def _check_scoring(self, protocol: Any) -> None:
+        """What probability scoring needs: labels to read, and options that mean something."""
+        protocol.score_prefix(None)  # refuses a protocol without verdict labels
+        if not self.tie_band < 0.5:
+            raise InputError(f"tie_band must be below 0.5, got {self.tie_band!r}")
+        if self.votes > 1 and not self.reason:
+            raise InputError(
+                f"score={self.score!r} without reason reads one probability per order: "
+                "votes > 1 needs reason=True (one chain per vote)"
+            )
+        if self.adaptive:
+            raise InputError("adaptive stopping applies to score='vote' only")
+        if self.score == "calibrated" and self.slot_prior is None:
+            raise InputError(
+                "score='calibrated' needs the judge's slot prior: measure it with "
+                "`reasonrm calibrate` and pass --calibration FILE (or --slot-prior)"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -137,6 +137,16 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class NextToken:
+    """The likeliest next tokens after a chat (its last assistant message continued), each
+    with its log-probability: what probability scoring reads instead of sampling."""
+
+    logprobs: dict[str, float]
+    prompt_tokens: int
+    seconds: float
+
+
+@dataclass(frozen=True)
 class JudgedSample:
     """One vote: the engine's text, its verdict mapped back to the caller's A/B, and its cost."""
 
@@ -148,6 +158,8 @@ class JudgedSample:
     finish_reason: str
     seconds: float
     forced: bool = False  # the verdict cue was appended after the token budget ran out
+    #: probability scoring: P(first slot) at the verdict position, as the model gave it
+    p_first: float | None = None
 
 
 @dataclass
@@ -161,6 +173,13 @@ class Judgment:
     comparison_id: str | None = None
     label: Label | None = None
     error: str | None = None
+    #: probability scoring: P(a is better), from both orders' verdict probabilities
+    p_a: float | None = None
+
+    @property
+    def margin(self) -> float | None:
+        """2·p_a − 1: from −1 (b surely better) to +1 (a surely better); None without p_a."""
+        return None if self.p_a is None else 2 * self.p_a - 1
 
     @property
     def completion_tokens(self) -> int:
@@ -187,6 +206,8 @@ class Judgment:
             "orders_agree": self.orders_agree,
             "label": self.label,
             "correct": self.correct,
+            "p_a": None if self.p_a is None else round(self.p_a, 6),
+            "margin": None if self.margin is None else round(self.margin, 6),
             "error": self.error,
             "completion_tokens": self.completion_tokens,
             "prompt_tokens": self.prompt_tokens,
@@ -202,6 +223,7 @@ class Judgment:
                     "finish_reason": s.finish_reason,
                     "seconds": round(s.seconds, 3),
                     "forced": s.forced,
+                    "p_first": None if s.p_first is None else round(s.p_first, 6),
                 }
                 for s in self.samples
             ],
@@ -219,6 +241,7 @@ class Judgment:
                 finish_reason=s["finish_reason"],
                 seconds=s["seconds"],
                 forced=s.get("forced", False),
+                p_first=s.get("p_first"),
             )
             for s in d.get("samples", [])
         ]
@@ -230,4 +253,5 @@ class Judgment:
             comparison_id=d.get("id"),
             label=d.get("label"),
             error=d.get("error"),
+            p_a=d.get("p_a"),
         )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from reasonrm.types import Message, Sample, SamplingParams
+from reasonrm.errors import ScoringUnsupportedError
+from reasonrm.types import Message, NextToken, Sample, SamplingParams
 
 if TYPE_CHECKING:
     from reasonrm.specs import EngineSpec
@@ -35,6 +37,18 @@ class Engine(ABC):
 
     def generate(self, chats: list[list[Message]], params: SamplingParams) -> list[list[Sample]]:
         return run_sync(self.agenerate(chats, params))
+
+    async def anext_tokens(self, chats: list[list[Message]], top: int = 20) -> list[NextToken]:
+        """For each chat (its last assistant message continued), the `top` likeliest next
+        tokens with their log-probabilities: one prefill and no sampling."""
+        raise ScoringUnsupportedError(
+            f"the {self.name} engine cannot read token probabilities: use score='vote'"
+        )
+
+    def tokenize(self, text: str) -> list[int] | None:
+        """The model's token ids for `text` (no special tokens), or None where the engine
+        cannot say (a remote server): used to check a protocol's labels at start-up."""
+        return None
 
     @classmethod
     def from_spec(cls, spec: EngineSpec, progress: Callable[[str], None] | None = None) -> Engine:
@@ -71,6 +85,21 @@ def strip_echo(text: str, chat: list[Message]) -> str:
         if text.startswith(prefix):
             return text[len(prefix) :]
     return text
+
+
+def top_logprobs(entries: list, *, where: str) -> dict[str, float]:
+    """{token text: log-probability} from an OpenAI-style `top_logprobs` list (dicts or
+    objects with `token` and `logprob`); the same text twice keeps the sum of both."""
+    if not entries:
+        raise ScoringUnsupportedError(
+            f"{where} returned no token probabilities: score='prob' needs a server that "
+            "returns logprobs (vLLM, llama.cpp's server); use score='vote'"
+        )
+    out: dict[str, float] = {}
+    for e in entries:
+        token, logprob = (e["token"], e["logprob"]) if isinstance(e, dict) else (e.token, e.logprob)
+        out[token] = math.log(math.exp(out[token]) + math.exp(logprob)) if token in out else logprob
+    return out
 
 
 def split_n(n: int, most: int) -> list[int]:

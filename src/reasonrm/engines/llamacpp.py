@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from reasonrm.engines.base import Engine, is_continuation, split_n, strip_echo
+from reasonrm.engines.base import Engine, is_continuation, split_n, strip_echo, top_logprobs
 from reasonrm.engines.models import DEFAULT_MODEL, resolve_gguf
 from reasonrm.errors import (
     ContextLengthError,
@@ -24,7 +24,7 @@ from reasonrm.errors import (
     EngineError,
     MissingDependencyError,
 )
-from reasonrm.types import Message, Sample, SamplingParams
+from reasonrm.types import Message, NextToken, Sample, SamplingParams
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +144,38 @@ class LlamaCppEngine(Engine):
             return usage["completion_tokens"]
         if finish == "length":
             return params.max_tokens
+        return len(self.tokenize(text)) + 1  # + the end-of-turn token
+
+    def _next_token(self, chat: list[Message], top: int) -> NextToken:
+        body = {
+            "messages": chat,
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "n": 1,
+            "logprobs": True,
+            "top_logprobs": top,
+            "cache_prompt": self.cache_prompt,
+        }
+        start = time.perf_counter()
+        response = self._server.handle_chat_completions(body)
+        seconds = time.perf_counter() - start
+        if "error" in response:
+            raise _error(response["error"], self.context)
+        content = (response["choices"][0].get("logprobs") or {}).get("content") or [{}]
+        logprobs = top_logprobs(content[0].get("top_logprobs"), where="llama.cpp")
+        return NextToken(logprobs, response["usage"]["prompt_tokens"], seconds)
+
+    async def anext_tokens(self, chats: list[list[Message]], top: int = 20) -> list[NextToken]:
+        loop = asyncio.get_running_loop()
+        return list(
+            await asyncio.gather(
+                *(loop.run_in_executor(self._pool, self._next_token, c, top) for c in chats)
+            )
+        )
+
+    def tokenize(self, text: str) -> list[int]:
         reply = self._http.post("/tokenize", json={"content": text, "add_special": False})
-        return len(reply.json()["tokens"]) + 1  # + the end-of-turn token
+        return reply.json()["tokens"]
 
     async def agenerate(
         self, chats: list[list[Message]], params: SamplingParams

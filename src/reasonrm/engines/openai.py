@@ -19,14 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reasonrm.engines.base import Engine, is_continuation, split_n, strip_echo
+from reasonrm.engines.base import Engine, is_continuation, split_n, strip_echo, top_logprobs
 from reasonrm.errors import (
     ContextLengthError,
     EngineError,
     EngineUnavailableError,
     InputError,
 )
-from reasonrm.types import Message, Sample, SamplingParams
+from reasonrm.types import Message, NextToken, Sample, SamplingParams
 
 log = logging.getLogger(__name__)
 
@@ -167,10 +167,49 @@ class OpenAIEngine(Engine):
             self.model = await self._on_any(first_model)
         return self.model
 
-    async def _request(self, chat: list[Message], params: SamplingParams, n: int, seed: int | None):
-        extra: dict[str, Any] = {}
+    @staticmethod
+    def _continuation_flags(chat: list[Message]) -> dict[str, Any]:
         if is_continuation(chat):
-            extra.update(continue_final_message=True, add_generation_prompt=False)
+            return {"continue_final_message": True, "add_generation_prompt": False}
+        return {}
+
+    async def _send(self, kwargs: dict[str, Any]):
+        """One chat completion on the least busy endpoint: the response, its seconds and
+        the endpoint's URL."""
+
+        async def send(endpoint: _Endpoint):
+            async with self._limit(endpoint):
+                start = time.perf_counter()
+                create = endpoint.client.chat.completions.create(**kwargs)
+                response = await _call(endpoint.url, create)
+                return response, time.perf_counter() - start, endpoint.url
+
+        return await self._on_any(send)
+
+    async def anext_tokens(self, chats: list[list[Message]], top: int = 20) -> list[NextToken]:
+        async def one_chat(chat: list[Message]) -> NextToken:
+            kwargs: dict[str, Any] = dict(
+                model=await self._model_name(),
+                messages=chat,
+                max_tokens=1,
+                temperature=0.0,
+                logprobs=True,
+                top_logprobs=min(top, 20),  # the OpenAI API's most
+                extra_body=self._continuation_flags(chat) or None,
+            )
+            response, seconds, url = await self._send(kwargs)
+            logprobs = response.choices[0].logprobs if response.choices else None
+            content = getattr(logprobs, "content", None) or []
+            entries = content[0].top_logprobs if content else None
+            usage = response.usage
+            return NextToken(
+                top_logprobs(entries, where=url), usage.prompt_tokens if usage else 0, seconds
+            )
+
+        return list(await asyncio.gather(*(one_chat(c) for c in chats)))
+
+    async def _request(self, chat: list[Message], params: SamplingParams, n: int, seed: int | None):
+        extra = self._continuation_flags(chat)
         if params.grammar and self.send_grammar:
             extra["grammar"] = params.grammar
         kwargs: dict[str, Any] = dict(
@@ -189,13 +228,7 @@ class OpenAIEngine(Engine):
         if n > 1:
             kwargs["logprobs"] = True  # the only per-choice token count servers agree on
 
-        async def send(endpoint: _Endpoint):
-            async with self._limit(endpoint):
-                start = time.perf_counter()
-                create = endpoint.client.chat.completions.create(**kwargs)
-                return await _call(endpoint.url, create), time.perf_counter() - start
-
-        response, seconds = await self._on_any(send)
+        response, seconds, _ = await self._send(kwargs)
         usage = response.usage
         prompt_tokens = usage.prompt_tokens if usage else 0
         samples = []

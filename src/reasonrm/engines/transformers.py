@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reasonrm.engines.base import Engine, is_continuation
+from reasonrm.engines.base import Engine, is_continuation, top_logprobs
 from reasonrm.engines.models import REGISTRY, resolve_gguf
 from reasonrm.errors import (
     ContextLengthError,
@@ -19,7 +19,7 @@ from reasonrm.errors import (
     UnknownEngineError,
     UnknownModelError,
 )
-from reasonrm.types import Message, Sample, SamplingParams
+from reasonrm.types import Message, NextToken, Sample, SamplingParams
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,44 @@ class TransformersEngine(Engine):
     @property
     def capacity(self) -> int:
         return self.batch_size
+
+    def tokenize(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False).input_ids
+
+    async def anext_tokens(self, chats: list[list[Message]], top: int = 20) -> list[NextToken]:
+        loop = asyncio.get_running_loop()
+        out: list[NextToken] = []
+        for start in range(0, len(chats), self.batch_size):  # the same worker as generation
+            part = chats[start : start + self.batch_size]
+            out += await loop.run_in_executor(self._executor, self._next_tokens, part, top)
+        return out
+
+    def _next_tokens(self, chats: list[list[Message]], top: int) -> list[NextToken]:
+        """One forward pass over the padded batch: the softmax at each chat's last position
+        (left padding puts every chat's last token in the last column)."""
+        import torch
+
+        ids = self.tokenizer([self._render(c) for c in chats], add_special_tokens=False).input_ids
+        for n_tokens in map(len, ids):
+            if self.context and n_tokens + 1 > self.context:
+                raise ContextLengthError(
+                    f"the prompt has {n_tokens} tokens, over the model's context of "
+                    f"{self.context}: shorten it"
+                )
+        enc = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt").to(self.device)
+        start = time.perf_counter()
+        with torch.inference_mode():
+            logits = self.net(**enc).logits[:, -1, :].float()
+        best = torch.log_softmax(logits, dim=-1).topk(top, dim=-1)
+        seconds = (time.perf_counter() - start) / len(chats)
+        results = []
+        for row, n_tokens in enumerate(map(len, ids)):
+            entries = [
+                {"token": self.tokenizer.decode([token]), "logprob": value}
+                for value, token in zip(best.values[row].tolist(), best.indices[row].tolist())
+            ]
+            results.append(NextToken(top_logprobs(entries, where=self.model), n_tokens, seconds))
+        return results
 
     def _finish(self, req: _Request, error: Exception | None = None) -> None:
         if req in self._pending:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from reasonrm.errors import ScoringUnsupportedError
 from reasonrm.types import Comparison, Message, Verdict
 
 NO_VERDICT = "no verdict"
@@ -29,6 +30,12 @@ class Protocol(ABC):
     cue_grammar: str | None = None
     #: a sensible generation budget for this format
     default_max_tokens: int = 1024
+    #: Probability scoring (score="prob"): where a verdict opens in a completion (a chain is
+    #: cut there), the text after which one token names the slot, and the label naming the
+    #: first and the second slot. A protocol without labels can only be voted.
+    verdict_open: str | None = None
+    answer_prefix: str | None = None
+    labels: tuple[str, str] | None = None
 
     @abstractmethod
     def render(self, c: Comparison) -> list[Message]:
@@ -41,6 +48,25 @@ class Protocol(ABC):
     def verdict_cue_for(self, completion: str) -> str:
         """The cue to append to this particular cut-off completion."""
         return self.verdict_cue
+
+    def score_prefix(self, completion: str | None = None) -> str:
+        """The assistant text after which the next token is the verdict label: the answer
+        prefix alone (no reasoning), or the judge's own chain up to its verdict (where it
+        wrote none, the chain followed by the verdict cue)."""
+        if self.labels is None or self.answer_prefix is None or self.verdict_open is None:
+            raise ScoringUnsupportedError(
+                f"protocol {self.name!r} declares no verdict labels, so its verdicts cannot "
+                "be read as probabilities: use score='vote'"
+            )
+        if completion is None:
+            return self.answer_prefix
+        cut = completion.rfind(self.verdict_open)
+        if cut >= 0:
+            return completion[:cut] + self.answer_prefix
+        cue = self.verdict_cue_for(completion)
+        opening = cue.rfind(self.verdict_open)
+        lead = cue[:opening] if opening >= 0 else cue
+        return completion + lead + self.answer_prefix
 
     @staticmethod
     def missing_verdict(truncated: bool) -> Verdict:

@@ -70,6 +70,10 @@ class RRMProtocol(Protocol):
     verdict_cue = "\n\nTherefore, the better response is \\boxed{Assistant"
     cue_grammar = 'root ::= " " ("1" | "2") "}"'
     default_max_tokens = 1024
+    # The space goes into the prefix: Qwen's tokenizer writes " 1" as " " then "1".
+    verdict_open = "\\boxed{"
+    answer_prefix = "\\boxed{Assistant "
+    labels = ("1", "2")
 
     system_prompt = SYSTEM_PROMPT
     instruction = INSTRUCTION

@@ -66,6 +66,9 @@ class RubricsProtocol(Protocol):
     description = "RM-R1 Chain-of-Rubrics with its system prompt; <answer>[[A]]</answer>"
     verdict_cue = "\n\n<answer>[["
     cue_grammar = 'root ::= ("A" | "B") "]]</answer>"'
+    verdict_open = "<answer>[["
+    answer_prefix = "<answer>[["
+    labels = ("A", "B")
     default_max_tokens = 1536
 
     def render(self, c: Comparison) -> list[Message]:
@@ -92,6 +95,13 @@ class DistilledRubricsProtocol(RubricsProtocol):
         elif "<think>" in completion:
             return self.missing_verdict(truncated)
         return answer_verdict(completion, truncated)
+
+    def score_prefix(self, completion: str | None = None) -> str:
+        if completion is None:  # an R1-style model answers after its thinking: an empty one
+            return "<think>\n\n</think>\n\n" + self.answer_prefix
+        if "<think>" in completion and "</think>" not in completion:
+            return completion + self.verdict_cue_for(completion)  # closes the thinking
+        return super().score_prefix(completion)
 
     def verdict_cue_for(self, completion: str) -> str:
         if "<think>" in completion and "</think>" not in completion:

@@ -1,0 +1,159 @@
+"""Verdicts read as probabilities instead of sampled: where the label token sits for a model's
+tokenizer, P(first slot) from the next-token distribution, the two orders combined into p_a,
+and the judge's slot prior stored per model and protocol (`reasonrm calibrate`)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reasonrm.errors import CalibrationError, LabelTokenError
+from reasonrm.protocols import Protocol
+from reasonrm.types import Judgment, NextToken
+
+#: probabilities are kept inside (EPS, 1 - EPS) so that every log-odds is finite
+EPS = 1e-6
+
+
+def sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+
+
+def logit(p: float) -> float:
+    p = min(max(p, EPS), 1 - EPS)
+    return math.log(p / (1 - p))
+
+
+def _logsumexp(values: list[float]) -> float:
+    top = max(values)
+    return top + math.log(sum(math.exp(v - top) for v in values))
+
+
+@dataclass(frozen=True)
+class LabelReader:
+    """How a protocol's verdict labels are read from one model's next-token distribution.
+
+    `moved` is the end of the protocol's answer prefix that this tokenizer writes together
+    with the label (a space, for tokenizers that have " 1" as one token): it is cut from the
+    prefix sent, so that the next token is the label itself.
+    """
+
+    labels: tuple[str, str]
+    prefix: str
+    moved: str = ""
+
+    @classmethod
+    def for_engine(cls, protocol: Protocol, tokenize: Callable[[str], list[int] | None]) -> LabelReader:
+        """Check at start-up that each label is one token after the prefix, moving the
+        prefix's trailing space to the labels where the tokenizer wants it there. Engines that
+        cannot tokenize (remote servers) get the protocol's split as declared."""
+        prefix = protocol.score_prefix(None)
+        assert protocol.labels is not None  # score_prefix refuses protocols without labels
+        declared = cls(protocol.labels, prefix)
+        if tokenize(prefix) is None:
+            return declared
+        tail = prefix[len(prefix.rstrip()) :]
+        candidates = [declared] + ([cls(protocol.labels, prefix, tail)] if tail else [])
+        for reader in candidates:
+            if reader._one_token_each(tokenize):
+                return reader
+        raise LabelTokenError(
+            f"protocol {protocol.name!r}: the verdict labels {protocol.labels} are not one token "
+            f"each after {prefix!r} for this model's tokenizer, so their probabilities cannot be "
+            "read from one next token: use score='vote'"
+        )
+
+    def _one_token_each(self, tokenize: Callable[[str], Any]) -> bool:
+        base = self.cut(self.prefix)
+        before = tokenize(base)
+        for label in self.labels:
+            after = tokenize(base + self.moved + label)
+            if len(after) != len(before) + 1 or after[: len(before)] != before:
+                return False
+        return True
+
+    def cut(self, prefix: str) -> str:
+        """The assistant text to send: `prefix` without what goes with the label."""
+        return prefix[: len(prefix) - len(self.moved)] if self.moved else prefix
+
+    def first_logodds(self, next_token: NextToken) -> float:
+        """log P(first label) − log P(second label) at the verdict position. A label missing
+        from the top tokens gets the lowest listed log-probability (an upper bound)."""
+        mass: dict[str, list[float]] = {label: [] for label in self.labels}
+        for token, logprob in next_token.logprobs.items():
+            key = token.strip()
+            if key in mass:
+                mass[key].append(logprob)
+        if not any(mass.values()):
+            raise LabelTokenError(
+                f"neither verdict label {self.labels} is among the model's "
+                f"{len(next_token.logprobs)} likeliest next tokens after {self.prefix!r}: it "
+                "does not answer in the protocol's format here"
+            )
+        floor = min(next_token.logprobs.values())
+        first, second = (_logsumexp(mass[label]) if mass[label] else floor for label in self.labels)
+        return first - second
+
+
+def combine(logodds_for_a: Iterable[float]) -> float:
+    """p_a from each reading's log-odds that a is better: their mean in logit space, so a
+    constant preference for one slot cancels between the two orders."""
+    values = list(logodds_for_a)
+    return sigmoid(sum(values) / len(values))
+
+
+def slot_prior(judgments: Iterable[Judgment]) -> tuple[float, int]:
+    """The judge's first-slot log-odds, averaged over both orders of every pair judged in
+    both (labels are not needed): what `calibrated` scoring removes. Returns it and the
+    number of pairs it came from."""
+    per_pair = []
+    for j in judgments:
+        orders = {s.order for s in j.samples if s.p_first is not None}
+        if j.error is None and orders == {"AB", "BA"}:
+            values = [logit(s.p_first) for s in j.samples if s.p_first is not None]
+            per_pair.append(sum(values) / len(values))
+    if not per_pair:
+        raise CalibrationError(
+            "no pair was scored in both orders with probabilities: calibrate with "
+            "score='prob' and orders='both'"
+        )
+    return sum(per_pair) / len(per_pair), len(per_pair)
+
+
+def write_calibration(path: str | Path, *, model: str, protocol: str, reason: bool, prior: float, pairs: int) -> None:
+    record = {
+        "model": model,
+        "protocol": protocol,
+        "reason": reason,
+        "slot_prior": prior,
+        "pairs": pairs,
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    Path(path).write_text(json.dumps(record, indent=2) + "\n")
+
+
+def read_calibration(path: str | Path, *, model: str, protocol: str, reason: bool) -> float:
+    """The slot prior stored in `path`, refused when it was measured for another model,
+    protocol or reading (with or without reasoning)."""
+    try:
+        record = json.loads(Path(path).read_text())
+        stored = {k: record[k] for k in ("model", "protocol", "reason", "slot_prior")}
+    except FileNotFoundError:
+        raise CalibrationError(f"no calibration file at {path}: write one with `reasonrm calibrate`") from None
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise CalibrationError(
+            f"{path} is not a calibration file from `reasonrm calibrate` (it needs model, "
+            "protocol, reason and slot_prior)"
+        ) from None
+    wanted = {"model": model, "protocol": protocol, "reason": reason}
+    other = [f"{k} {stored[k]!r}, not {v!r}" for k, v in wanted.items() if stored[k] != v]
+    if other:
+        raise CalibrationError(f"{path} was measured for another judge: {'; '.join(other)}")
+    if not isinstance(stored["slot_prior"], int | float) or not math.isfinite(stored["slot_prior"]):
+        raise CalibrationError(f"{path}: slot_prior must be a finite number")
+    return float(stored["slot_prior"])
