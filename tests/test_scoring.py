@@ -26,7 +26,7 @@ from reasonrm.scoring import (
     write_calibration,
 )
 from reasonrm.types import Comparison, Judgment, NextToken
-from tests.fakes import ScriptedEngine
+from fakes import ScriptedEngine
 
 GOOD, BAD = "a good answer", "a poor answer"
 

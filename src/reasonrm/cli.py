@@ -91,6 +91,8 @@ def _show(j: Judgment) -> None:
     for i, s in enumerate(j.samples, start=1):
         shown = "a first" if s.order == "AB" else "b first"
         verdict = s.verdict.winner or f"invalid ({s.verdict.invalid_reason})"
+        if s.p_first is not None:  # probability scoring: what the model gave the first slot
+            verdict = f"P(first slot) {s.p_first:.3f}"
         title = (
             f"vote {i} · {shown} · {s.completion_tokens} tokens · {s.seconds:.1f}s"
             + (" · verdict forced" if s.forced else "")
@@ -106,8 +108,9 @@ def _show(j: Judgment) -> None:
         "B": "B (response b)",
         None: "none (a tie, or no valid verdict)",
     }
+    basis = f"votes {votes}" if j.p_a is None else f"P(a better) {j.p_a:.3f}"
     out.print(
-        f"[bold]Winner: {winner[j.winner]}[/]  (votes {votes}{agree}; "
+        f"[bold]Winner: {winner[j.winner]}[/]  ({basis}{agree}; "
         f"{j.completion_tokens} tokens, {j.seconds:.1f}s)"
     )
 
@@ -130,6 +133,8 @@ def _judge_file(judge_: Judge, input: Path, output: Path, settings: dict) -> Non
         summary += (
             f"; {run.malformed} malformed rows and {run.failed} failed judgments (see 'error')"
         )
+    if run.position_note():
+        summary += f"\nposition: {run.position_note()}"
     err.print(summary)
 
 
@@ -154,6 +159,47 @@ def _run_with_progress(what, unit, runner, worker, input, output, *, settings, n
             progress.stop()
             err.print(f"interrupted: rows done are in {output}; rerun the same command to resume")
             raise typer.Exit(130) from None
+
+
+@app.command()
+@friendly
+@spec_options(judge=("protocol", "reason", "votes", "seed", "max_tokens", "temperature", "top_p"))
+def calibrate(
+    input: Annotated[Path, typer.Argument(help="JSONL of pairs (labels are not needed).")],
+    out_file: Annotated[
+        Path, typer.Option("--out", help="The calibration file to write.")
+    ] = Path("calibration.json"),
+    *,
+    specs: SpecOptions,
+) -> None:
+    """Measure the judge's slot prior: its mean first-slot log-odds over both orders of the
+    pairs in INPUT, for `--score calibrated --calibration FILE`. The readings go to
+    OUT.judgments.jsonl, so an interrupted run resumes."""
+    from reasonrm.engines.models import DEFAULT_MODEL
+    from reasonrm.jsonl import iter_jsonl
+    from reasonrm.scoring import sigmoid, slot_prior, write_calibration
+
+    judge_spec = specs.judge(score="prob", orders="both")
+    engine_spec = specs.engine()
+    readings = out_file.with_suffix(".judgments.jsonl")
+    settings = run_settings(judge_spec, engine_spec)
+    check_settings(readings, settings)
+    with open_engine(engine_spec) as eng:
+        _judge_file(Judge.from_spec(eng, judge_spec), input, readings, settings)
+    rows = [row for _, row in iter_jsonl(readings) if isinstance(row, dict) and "votes" in row]
+    prior, pairs = slot_prior(Judgment.from_dict(row) for row in rows)
+    write_calibration(
+        out_file,
+        model=engine_spec.model or DEFAULT_MODEL,
+        protocol=judge_spec.to_dict()["protocol"],
+        reason=judge_spec.reason,
+        prior=prior,
+        pairs=pairs,
+    )
+    out.print(
+        f"slot prior {prior:+.3f} (first-slot log-odds; P(first) {sigmoid(prior):.3f} on a "
+        f"pair of equals) from {pairs} pairs: wrote {out_file}"
+    )
 
 
 class MethodName(StrEnum):

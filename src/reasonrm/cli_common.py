@@ -7,6 +7,7 @@ import functools
 import inspect
 from dataclasses import dataclass, fields
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from reasonrm.errors import ReasonRMError
+from reasonrm.errors import InputError, ReasonRMError
 from reasonrm.specs import EngineSpec, JudgeSpec
 
 out = Console()
@@ -63,9 +64,29 @@ class SpecOptions:
     values for fields left None."""
 
     values: dict[str, Any]
+    calibration: Path | None = None  # --calibration: where slot_prior comes from
 
     def judge(self, **fill: Any) -> JudgeSpec:
-        return JudgeSpec(**self._pick(JudgeSpec, fill))
+        picked = self._pick(JudgeSpec, fill)
+        if self.calibration is not None:
+            picked["slot_prior"] = self._stored_prior(picked, fill)
+        return JudgeSpec(**picked)
+
+    def _stored_prior(self, picked: dict[str, Any], fill: dict[str, Any]) -> float:
+        """The slot prior in the --calibration file, refused if it was measured for another
+        model, protocol or reading."""
+        from reasonrm.engines.models import DEFAULT_MODEL
+        from reasonrm.scoring import read_calibration
+
+        if picked.get("slot_prior") is not None:
+            raise InputError("give --calibration or --slot-prior, not both")
+        defaults = JudgeSpec()
+        return read_calibration(
+            self.calibration,
+            model=self.values.get("model") or fill.get("model") or DEFAULT_MODEL,
+            protocol=picked.get("protocol") or defaults.protocol,
+            reason=bool(picked.get("reason", defaults.reason)),
+        )
 
     def engine(self, **fill: Any) -> EngineSpec:
         return EngineSpec(**self._pick(EngineSpec, fill))
@@ -102,6 +123,21 @@ def _option_parameter(f, override: dict[str, Any]) -> inspect.Parameter:
     )
 
 
+_CALIBRATION = inspect.Parameter(
+    _PREFIX + "calibration",
+    inspect.Parameter.KEYWORD_ONLY,
+    default=None,
+    annotation=Annotated[
+        Path | None,
+        typer.Option(
+            "--calibration",
+            help="calibrated: the slot prior measured by `reasonrm calibrate` for this model "
+            "and protocol.",
+        ),
+    ],
+)
+
+
 def spec_options(
     judge: bool | tuple[str, ...] = True,
     engine: bool | tuple[str, ...] = True,
@@ -124,13 +160,17 @@ def spec_options(
         own = [p for p in signature.parameters.values() if p.name != "specs"]
         added = [_option_parameter(f, overrides.get(f.name, {})) for f in chosen]
 
+        if any(f.name == "slot_prior" for f in chosen):
+            added.append(_CALIBRATION)
+
         @functools.wraps(command)
         def wrapper(*args, **kwargs):
             values = {}
             for f in chosen:
                 value = kwargs.pop(_PREFIX + f.name)
                 values[f.name] = value.value if isinstance(value, StrEnum) else value
-            return command(*args, specs=SpecOptions(values), **kwargs)
+            calibration = kwargs.pop(_CALIBRATION.name, None)
+            return command(*args, specs=SpecOptions(values, calibration), **kwargs)
 
         params = own + added
         wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]

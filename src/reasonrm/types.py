@@ -106,6 +106,14 @@ class Verdict:
         return replace(self, winner="B" if self.winner == "A" else "A")
 
 
+def shown_first_won(sample: dict[str, Any]) -> bool | None:
+    """Whether a judged sample's verdict (a row's sample, mapped back to the caller's A/B)
+    went to the response shown first: a won with a first, or b won with b first."""
+    if sample.get("verdict") is None:
+        return None
+    return (sample["order"] == "AB") == (sample["verdict"] == "A")
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     max_tokens: int = 1024

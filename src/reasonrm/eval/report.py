@@ -19,6 +19,7 @@ from reasonrm.errors import InputError
 from reasonrm.eval.base import Benchmark
 from reasonrm.eval.results import read_results, score_rows
 from reasonrm.eval.runner import RESULTS, row_judgments
+from reasonrm.types import shown_first_won
 
 Interval = tuple[float, float]
 
@@ -90,9 +91,7 @@ def behaviour(rows: Sequence[dict[str, Any]]) -> Behaviour:
                     continue
                 b.valid += 1
                 first[1] += 1
-                # the verdict is mapped back to the caller's slots: the response shown first
-                # won when a was shown first and won, or b was shown first and won
-                won_first = (s["order"] == "AB") == (s["verdict"] == "A")
+                won_first = bool(shown_first_won(s))
                 b.first_slot_wins += won_first
                 first[0] += won_first
     return b

@@ -1,0 +1,194 @@
+"""Which scoring mode makes the default model's judgments right most often, and at what cost:
+`vote` (sampled verdicts) against `prob` (the verdict token's probability, both orders
+combined) and `calibrated`, on RewardBench and on PandaLM's everyday pairs.
+
+Every mode reads each pair in both orders (except the one-order modes, marked "-1"), through
+the project's own evaluation runner, so the rows are resumable and scored by the benchmark's
+official rules. Per mode: accuracy (overall, per section, per label), the first-slot share
+of verdicts, the rate at which the two orders disagree, Brier score, AUC and accuracy on the
+70% of pairs the judge is surest of (probability modes), tokens per pair and pairs per hour.
+
+PandaLM: the test pairs on which all three annotators agree and that are not ties.
+
+Usage:
+  python benchmarks/judge_modes.py pandalm --sample 100 --seed 1 --modes prob-direct,vote-direct
+  python benchmarks/judge_modes.py rewardbench --sample 200 --seed 0 --modes prob-direct
+Choose settings on one seed's sample and report on another's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+from common import DATA, RESULTS, report, write_result
+
+from reasonrm import Judge, load_engine
+from reasonrm.confidence import accuracy_at_coverage, auc, brier
+from reasonrm.eval import get_benchmark
+from reasonrm.eval.runner import RESULTS as RESULTS_FILE
+from reasonrm.eval.runner import row_judgments, run, select
+from reasonrm.jsonl import iter_jsonl
+from reasonrm.scoring import read_calibration
+from reasonrm.types import shown_first_won
+
+MODES: dict[str, dict] = {
+    "vote-rrm": dict(protocol="rrm", score="vote", orders="both"),
+    "vote-rrm-1": dict(protocol="rrm", score="vote", orders="random"),  # the papers' setting
+    "vote-direct": dict(protocol="direct", score="vote", orders="both"),
+    "prob-direct": dict(protocol="direct", score="prob", orders="both"),
+    "prob-rrm": dict(protocol="rrm", score="prob", orders="both"),
+    "prob-rrm-reason": dict(protocol="rrm", score="prob", reason=True, orders="both"),
+    "calibrated-direct-1": dict(protocol="direct", score="calibrated", orders="random"),
+}
+SOURCES = {
+    "rewardbench": DATA / "rewardbench" / "rewardbench_filtered.jsonl",
+    "pandalm": DATA / "pandalm" / "pandalm_testset_v1_with_majority.jsonl",
+}
+
+
+def source_file(name: str, work: Path) -> Path:
+    """The rows to load; for PandaLM only the unanimous, non-tie pairs."""
+    if name != "pandalm":
+        return SOURCES[name]
+    path = work / "pandalm_unanimous.jsonl"
+    if not path.exists():
+        rows = [r for _, r in iter_jsonl(SOURCES[name])]
+        kept = [r for r in rows if r.get("num_agree") == 3 and r.get("majority_label") in (1, 2)]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    return path
+
+
+def measure(rows: list[dict], benchmark, wall: dict) -> dict:
+    judgments = [j for row in rows for j in row_judgments(row)]
+    ok = [j for j in judgments if not j.get("error")]
+    samples = [s for j in ok for s in j.get("samples") or []]
+    won = [w for w in map(shown_first_won, samples) if w is not None]
+    both = [j for j in ok if j.get("orders_agree") is not None]
+    by_label = {}
+    for label in ("A", "B"):
+        group = [j for j in ok if j.get("label") == label]
+        by_label[label] = (sum(bool(j["correct"]) for j in group) / len(group), len(group)) if group else (None, 0)
+    figures = {
+        "pairs": len(judgments),
+        "errors": len(judgments) - len(ok),
+        "accuracy": sum(bool(j.get("correct")) for j in judgments) / len(judgments),
+        "ties": sum(j["winner"] is None for j in ok),
+        "accuracy_label_a": by_label["A"][0],
+        "pairs_label_a": by_label["A"][1],
+        "accuracy_label_b": by_label["B"][0],
+        "pairs_label_b": by_label["B"][1],
+        "first_slot_share": sum(won) / len(won) if won else None,
+        "flip_rate": sum(not j["orders_agree"] for j in both) / len(both) if both else None,
+        "prompt_tokens_per_pair": statistics.fmean(j["prompt_tokens"] for j in ok),
+        "completion_tokens_per_pair": statistics.fmean(j["completion_tokens"] for j in ok),
+        "wall_seconds": round(wall["seconds"], 1),
+        "pairs_per_hour": round(3600 * wall["pairs"] / wall["seconds"], 1) if wall["seconds"] else None,
+    }
+    scored = [(j["p_a"], j["label"]) for j in ok if j.get("p_a") is not None and j.get("label")]
+    if scored:
+        figures["brier"] = brier(scored)
+        figures["auc"] = auc(scored)
+        figures["accuracy_at_70pct_coverage"], _ = accuracy_at_coverage(scored, 0.7)
+    official = benchmark.score_rows(rows, None)
+    if "sections" in official and benchmark.name == "rewardbench":
+        figures["sections"] = official["sections"]
+        figures["official_score"] = official.get("overall")
+    return figures
+
+
+def run_mode(args, mode: str, engine, benchmark, keys: set[str], source: Path, work: Path) -> dict:
+    options = dict(MODES[mode])
+    if options["score"] == "calibrated":
+        if args.calibration is None:
+            raise SystemExit(f"{mode} needs --calibration FILE (from `reasonrm calibrate`)")
+        options["slot_prior"] = read_calibration(
+            args.calibration, model=args.model, protocol=options["protocol"], reason=False
+        )
+    judge = Judge(engine, seed=args.seed, concurrency=args.concurrency, **options)
+    out_dir = work / mode
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wall_path = out_dir / "wall.json"
+    wall = json.loads(wall_path.read_text()) if wall_path.exists() else {"seconds": 0.0, "pairs": 0}
+    done = {row["key"] for _, row in iter_jsonl(out_dir / RESULTS_FILE)} if (out_dir / RESULTS_FILE).exists() else set()
+    todo = (item for item in benchmark.load(str(source)) if item.key in keys and item.key not in done)
+
+    def on_row(row: dict) -> None:  # wall time of new rows only, so a resumed run adds up
+        nonlocal start
+        now = time.perf_counter()
+        wall["seconds"] += now - start
+        wall["pairs"] += len(row_judgments(row))
+        start = now
+        wall_path.write_text(json.dumps(wall))
+
+    start = time.perf_counter()
+    run(todo, judge, out_dir, benchmark.make_row, on_row=on_row)
+    rows = [row for _, row in iter_jsonl(out_dir / RESULTS_FILE) if row["key"] in keys]
+    figures = measure(rows, benchmark, wall)
+    figures["settings"] = judge.spec.to_dict()
+    return figures
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("benchmark", choices=sorted(SOURCES))
+    ap.add_argument("--sample", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0, help="sample and judge seed")
+    ap.add_argument("--modes", default="prob-direct,vote-direct")
+    ap.add_argument("--model", default="qwen2.5-1.5b")
+    ap.add_argument("--parallel", type=int, default=4, help="llama.cpp slots")
+    ap.add_argument("--context", type=int, default=8192, help="tokens per slot")
+    ap.add_argument("--concurrency", type=int, default=8, help="pairs in flight")
+    ap.add_argument("--calibration", type=Path, help="slot prior for the calibrated modes")
+    ap.add_argument("--work", type=Path, default=Path("runs/judge_modes"))
+    args = ap.parse_args()
+    modes = args.modes.split(",")
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise SystemExit(f"unknown mode(s) {unknown}; known: {', '.join(MODES)}")
+
+    benchmark = get_benchmark(args.benchmark)
+    work = args.work / f"{args.benchmark}-n{args.sample}-seed{args.seed}"
+    source = source_file(args.benchmark, args.work)
+    keys = select(benchmark.load(str(source)), sample=args.sample, seed=args.seed)
+    name = f"judge_modes_{args.benchmark}_n{args.sample}_seed{args.seed}"
+    previous = RESULTS / f"{name}.json"
+    results = json.loads(previous.read_text())["figures"] if previous.exists() else {}
+    engine = load_engine("llamacpp", args.model, parallel=args.parallel, context=args.context)
+    with engine:
+        for mode in modes:
+            print(f"{mode}: judging {len(keys)} items of {args.benchmark} (seed {args.seed})", flush=True)
+            results[mode] = run_mode(args, mode, engine, benchmark, keys, source, work)
+            results[mode]["command"] = (
+                f"python benchmarks/judge_modes.py {args.benchmark} --sample {args.sample} "
+                f"--seed {args.seed} --modes {mode}"
+                + (f" --calibration {args.calibration}" if MODES[mode]["score"] == "calibrated" else "")
+            )
+    table = []
+    for mode, f in results.items():
+        table.append(
+            {
+                "mode": mode,
+                "pairs": f["pairs"],
+                "accuracy": f["accuracy"],
+                "label A": f["accuracy_label_a"],
+                "label B": f["accuracy_label_b"],
+                "first slot": f["first_slot_share"],
+                "flips": f["flip_rate"],
+                "brier": f.get("brier"),
+                "acc@70%": f.get("accuracy_at_70pct_coverage"),
+                "tokens/pair": round(f["prompt_tokens_per_pair"] + f["completion_tokens_per_pair"]),
+                "pairs/h": f["pairs_per_hour"],
+            }
+        )
+    report(f"{args.benchmark}: {args.sample} items, seed {args.seed}, {args.model}", table)
+    write_result(name, results)
+    print(json.dumps({"benchmark": name, "modes": {m: results[m]["accuracy"] for m in results}}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Probability scoring from the command line: `judge --score prob`, `calibrate`, and
+`--score calibrated --calibration FILE`, with a scripted engine that leans to the first slot."""
+
+from __future__ import annotations
+
+import json
+
+from fakes import ScriptedEngine
+from test_scoring import biased_model
+from typer.testing import CliRunner
+
+import reasonrm.cli as cli
+
+runner = CliRunner()
+
+
+def patch_engine(monkeypatch, **engine):
+    monkeypatch.setattr(cli, "open_engine", lambda spec: ScriptedEngine(**engine))
+
+
+def pairs_file(tmp_path, n=6):
+    path = tmp_path / "pairs.jsonl"
+    rows = [
+        {"prompt": f"q{i}", "a": "a good answer" if i % 2 else "a poor answer",
+         "b": "a poor answer" if i % 2 else "a good answer", "label": "A" if i % 2 else "B"}
+        for i in range(n)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_judge_reads_p_a_where_votes_tie(monkeypatch):
+    patch_engine(monkeypatch, scores=biased_model(bias=2.0))
+    args = ["judge", "--prompt", "q", "--a", "a poor answer", "--b", "a good answer"]
+    result = runner.invoke(cli.app, [*args, "--protocol", "direct", "--score", "prob", "--json"])
+    assert result.exit_code == 0, result.output
+    j = json.loads(result.stdout)
+    assert j["winner"] == "B" and j["p_a"] < 0.5 and j["margin"] < 0
+    assert [s["order"] for s in j["samples"]] == ["AB", "BA"]
+    shown = runner.invoke(cli.app, [*args, "--protocol", "direct", "--score", "prob"])
+    assert "P(a better) 0.269" in shown.stdout and "P(first slot) 0.731" in shown.stdout
+
+
+def test_calibrate_then_judge_one_order_calibrated(monkeypatch, tmp_path):
+    patch_engine(monkeypatch, scores=biased_model(bias=2.0))
+    pairs = pairs_file(tmp_path)
+    calibration = tmp_path / "cal.json"
+    made = runner.invoke(cli.app, ["calibrate", str(pairs), "--protocol", "direct", "--out", str(calibration)])
+    assert made.exit_code == 0, made.output
+    stored = json.loads(calibration.read_text())
+    assert abs(stored["slot_prior"] - 2.0) < 1e-3 and stored["pairs"] == 6
+    assert (stored["model"], stored["protocol"], stored["reason"]) == ("qwen2.5-1.5b", "direct", False)
+    assert "the response shown first won 100% of 12 verdicts" in made.output
+
+    out = tmp_path / "judged.jsonl"
+    args = ["judge", "--input", str(pairs), "--output", str(out), "--protocol", "direct", "--orders", "fixed"]
+    calibrated = runner.invoke(cli.app, [*args, "--score", "calibrated", "--calibration", str(calibration)])
+    assert calibrated.exit_code == 0, calibrated.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert all(r["correct"] for r in rows) and len(rows) == 6
+    assert rows[0]["settings"]["slot_prior"] == stored["slot_prior"]
+
+    # a file measured for another protocol is refused, naming both
+    other = runner.invoke(cli.app, [*args[:-4], "--protocol", "rrm", "--score", "calibrated", "--calibration", str(calibration), "--output", str(tmp_path / "o.jsonl")])
+    assert other.exit_code == 2 and "protocol 'direct', not 'rrm'" in other.output
+    both = runner.invoke(cli.app, [*args, "--score", "calibrated", "--calibration", str(calibration), "--slot-prior", "1"])
+    assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_prob_on_an_engine_without_probabilities_is_one_line(monkeypatch):
+    patch_engine(monkeypatch, script=lambda chat, p: "\\boxed{Assistant 1}")
+    args = ["judge", "--prompt", "q", "--a", "x", "--b", "y", "--score", "prob"]
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code == 2 and "score='vote'" in result.output
+    assert "Traceback" not in result.output
