@@ -1,6 +1,8 @@
 """The transformers engine with a tiny random model built from a config, and with SmolLM2
 (its GGUF dequantized by transformers)."""
 
+import math
+
 import pytest
 
 from reasonrm import Comparison, Judge, SamplingParams
@@ -111,3 +113,26 @@ def test_real_judgment_with_smollm2_gguf(smollm2_engine, judgment_checker):
     assert sorted(s.order for s in j.samples) == ["AB", "BA"]
     judgment_checker(j, "rrm")
     assert j.completion_tokens == sum(s.completion_tokens for s in j.samples) > 0
+
+
+def test_next_token_probabilities_match_llamacpp(smollm2_engine, llamacpp_engine):
+    """The same GGUF, dequantized by transformers and run by llama.cpp: the same likeliest
+    tokens after the verdict prefix, with close probabilities, in batches of mixed lengths."""
+    from reasonrm.engines.base import run_sync
+
+    chats = [
+        [
+            {"role": "user", "content": f"{q} Answer \\boxed{{Assistant 1}} or \\boxed{{Assistant 2}}."},
+            {"role": "assistant", "content": "\\boxed{Assistant "},
+        ]
+        for q in ("Which is larger, 1 or 2?", "Pick one.")
+    ]
+    ours = run_sync(smollm2_engine.anext_tokens(chats, top=5))
+    theirs = run_sync(llamacpp_engine.anext_tokens(chats, top=5))
+    for mine, other in zip(ours, theirs, strict=True):
+        assert max(mine.logprobs, key=mine.logprobs.get) == max(other.logprobs, key=other.logprobs.get)
+        for token in ("1", "2"):
+            assert math.exp(mine.logprobs[token]) == pytest.approx(math.exp(other.logprobs[token]), abs=0.05)
+    assert ours[0].prompt_tokens > ours[1].prompt_tokens  # each chat's own length, not padded
+    judge = Judge(smollm2_engine, "direct", score="prob")
+    assert judge.judge(Comparison("What is 2 + 2?", "4", "5")).p_a is not None
