@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import random
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import fields, replace
 from typing import Any, Literal
@@ -33,6 +34,12 @@ from reasonrm.types import (
 log = logging.getLogger(__name__)
 
 FORCEABLE = (NO_VERDICT, TRUNCATED)
+#: reference="self": how the judge is asked to answer a prompt before judging it
+SOLVE_PROMPT = (
+    "Answer the user's request correctly and concisely. For a calculation, a puzzle or code, "
+    "work it out step by step and state the final answer plainly."
+)
+REFERENCE_CACHE = 4096  # prompts whose answers are kept
 
 
 def comparison_key(c: Comparison) -> str:
@@ -104,6 +111,7 @@ class Judge:
         self.reader = (
             LabelReader.for_engine(self.protocol, engine.tokenize) if self.score != "vote" else None
         )
+        self._references: OrderedDict[str, asyncio.Future] = OrderedDict()
         # comparisons in flight: by default twice what the engine serves at once, so that its
         # slots (or every replica behind the openai engine) stay busy
         self.concurrency = max(1, concurrency or max(16, 2 * engine.capacity))
@@ -149,8 +157,40 @@ class Judge:
             )
 
     async def _ajudge(self, c: Comparison) -> Judgment:
-        if self.reader is not None:
-            return await self._ajudge_scored(c)
+        reference, spent = await self._own_reference(c)
+        if reference is not None:
+            c = replace(c, reference=reference)
+        judgment = await (self._ajudge_scored(c) if self.reader is not None else self._ajudge_voted(c))
+        judgment.reference, judgment.reference_tokens = reference, spent
+        return judgment
+
+    async def _own_reference(self, c: Comparison) -> tuple[str | None, int]:
+        """reference="self": the judge's own answer to the prompt, written without the
+        responses in view, once per prompt (ranking n responses pays once); the tokens it
+        cost this call. A row's own reference wins; an empty answer gives none."""
+        if self.spec.reference != "self" or c.reference is not None:
+            return None, 0
+        key = json.dumps(c.prompt, ensure_ascii=False, sort_keys=True)
+        if key in self._references:
+            return await asyncio.shield(self._references[key]), 0
+        future = asyncio.get_running_loop().create_future()
+        self._references[key] = future
+        if len(self._references) > REFERENCE_CACHE:
+            self._references.popitem(last=False)
+        chat = [{"role": "system", "content": SOLVE_PROMPT}, *c.messages]
+        params = SamplingParams(max_tokens=self.spec.reference_tokens, temperature=0.0, seed=0)
+        try:
+            ((answer,),) = await self.engine.agenerate([chat], params)
+        except BaseException as e:
+            del self._references[key]  # the next judgment of this prompt tries again
+            future.set_exception(e)
+            future.exception()  # retrieved: no "never retrieved" warning if nobody waits
+            raise
+        text = answer.text.strip() or None
+        future.set_result(text)
+        return text, answer.completion_tokens
+
+    async def _ajudge_voted(self, c: Comparison) -> Judgment:
         chats = {
             order: self.protocol.render(c if order == "AB" else c.swapped())
             for order in self.orders_for(c)

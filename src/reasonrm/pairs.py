@@ -50,7 +50,8 @@ def row_id(row: dict[str, Any]) -> str | None:
 
 def comparison_from_row(row: dict[str, Any], where: str = "") -> Comparison:
     """A row with `prompt` and either `a`/`b` (optional `label`) or `chosen`/`rejected`
-    (then a = chosen, b = rejected and label = "A"). `where` prefixes error messages."""
+    (then a = chosen, b = rejected and label = "A"), and an optional `reference` answer.
+    `where` prefixes error messages."""
     prefix = _prefix(where)
     has_ab = "a" in row or "b" in row
     has_cr = "chosen" in row or "rejected" in row
@@ -67,7 +68,7 @@ def comparison_from_row(row: dict[str, Any], where: str = "") -> Comparison:
         names = {"a": "a (or chosen)", "b": "b (or rejected)"}
         raise InputError(f"{prefix}missing field(s): {', '.join(names.get(m, m) for m in missing)}")
     try:
-        return Comparison(label=label, id=row_id(row), **fields)
+        return Comparison(label=label, id=row_id(row), reference=row.get("reference"), **fields)
     except InputError as e:
         raise InputError(f"{prefix}{e}") from None
 

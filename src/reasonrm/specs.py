@@ -19,6 +19,7 @@ Orders = Literal["auto", "random", "both", "fixed"]
 ORDERS: tuple[str, ...] = ("auto", "random", "both", "fixed")
 ENGINE_CHOICES: tuple[str, ...] = ("auto", "llamacpp", "openai", "transformers")
 SCORES: tuple[str, ...] = ("vote", "prob", "calibrated")
+REFERENCES: tuple[str, ...] = ("none", "self")
 
 
 def option(help: str, *, choices: tuple[str, ...] = (), minimum: float | None = None) -> dict:
@@ -137,6 +138,18 @@ class JudgeSpec(_Spec):
         metadata=option(
             "calibrated: the judge's first-slot log-odds to remove, from `reasonrm calibrate`."
         ),
+    )
+
+    reference: str = field(
+        default="none",
+        metadata=option(
+            "self: the judge first answers the prompt alone (once per prompt) and judges "
+            "with its answer shown as a reference; none: only a row's own `reference`.",
+            choices=REFERENCES,
+        ),
+    )
+    reference_tokens: int = field(
+        default=512, metadata=option("Token budget of a reference=self answer.", minimum=1)
     )
 
     def __post_init__(self) -> None:

@@ -49,8 +49,13 @@ class Comparison:
     b: str
     label: Label | None = None
     id: str | None = None
+    #: a reference answer shown to the judge (MT-Bench's reference-guided grading, or the
+    #: judge's own answer with reference="self")
+    reference: str | None = None
 
     def __post_init__(self) -> None:
+        if self.reference is not None:
+            _check_text("reference", self.reference)
         if isinstance(self.prompt, str):
             _check_text("prompt", self.prompt)
         else:
@@ -85,7 +90,14 @@ class Comparison:
         missing = [k for k in ("prompt", "a", "b") if k not in d]
         if missing:
             raise InputError(f"missing field(s): {', '.join(missing)}")
-        return cls(prompt=d["prompt"], a=d["a"], b=d["b"], label=d.get("label"), id=d.get("id"))
+        return cls(
+            prompt=d["prompt"],
+            a=d["a"],
+            b=d["b"],
+            label=d.get("label"),
+            id=d.get("id"),
+            reference=d.get("reference"),
+        )
 
 
 @dataclass(frozen=True)
@@ -183,6 +195,10 @@ class Judgment:
     error: str | None = None
     #: probability scoring: P(a is better), from both orders' verdict probabilities
     p_a: float | None = None
+    #: reference="self": the judge's own answer it judged against, and the tokens it cost
+    #: here (0 when another judgment of the same prompt already paid for it)
+    reference: str | None = None
+    reference_tokens: int = 0
 
     @property
     def margin(self) -> float | None:
@@ -191,7 +207,7 @@ class Judgment:
 
     @property
     def completion_tokens(self) -> int:
-        return sum(s.completion_tokens for s in self.samples)
+        return sum(s.completion_tokens for s in self.samples) + self.reference_tokens
 
     @property
     def prompt_tokens(self) -> int:
@@ -216,6 +232,8 @@ class Judgment:
             "correct": self.correct,
             "p_a": None if self.p_a is None else round(self.p_a, 6),
             "margin": None if self.margin is None else round(self.margin, 6),
+            "reference": self.reference,
+            "reference_tokens": self.reference_tokens,
             "error": self.error,
             "completion_tokens": self.completion_tokens,
             "prompt_tokens": self.prompt_tokens,
@@ -262,4 +280,6 @@ class Judgment:
             label=d.get("label"),
             error=d.get("error"),
             p_a=d.get("p_a"),
+            reference=d.get("reference"),
+            reference_tokens=d.get("reference_tokens", 0),
         )

@@ -41,8 +41,11 @@ def query_text(c: Comparison) -> str:
 
 
 def render_user_turn(c: Comparison, instruction: str) -> str:
+    reference = (
+        f"## Reference answer\n\n{c.reference}\n\n" if c.reference is not None else ""
+    )
     return (
-        f"## Query\n\n{query_text(c)}\n\n"
+        f"## Query\n\n{query_text(c)}\n\n{reference}"
         f"## Assistant responses\n\n### Assistant 1\n\n{c.a}\n\n\n### Assistant 2\n\n{c.b}\n\n"
         f"## Analysis\n\n{instruction}"
     )

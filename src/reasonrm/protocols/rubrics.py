@@ -31,7 +31,14 @@ _ANSWER = re.compile(r"<answer>((?:(?!<answer>).)*?)</answer>", re.DOTALL | re.I
 
 
 def render_pair(c: Comparison) -> str:
-    """The question and both responses in RM-R1's layout (single- or multi-turn)."""
+    """The question and both responses in RM-R1's layout (single- or multi-turn), after a
+    reference answer when the comparison has one."""
+    if c.reference is None:
+        return _render_responses(c)
+    return f"[Reference Answer]\n{c.reference}\n\n{_render_responses(c)}"
+
+
+def _render_responses(c: Comparison) -> str:
     if isinstance(c.prompt, str) or (len(c.prompt) == 1 and c.prompt[0]["role"] == "user"):
         question = c.prompt if isinstance(c.prompt, str) else c.prompt[0]["content"]
         return (
