@@ -5,6 +5,7 @@ a client leaves, metrics, OpenRLHF's /get_reward in both modes, and graceful shu
 from __future__ import annotations
 
 import asyncio
+import math
 import json
 import time
 from contextlib import asynccontextmanager
@@ -627,3 +628,22 @@ def test_serve_refuses_an_empty_api_key_variable_before_loading_a_model(monkeypa
     monkeypatch.delenv("RRM_NO_KEY", raising=False)
     result = runner.invoke(cli_app, ["serve", "--api-key-env", "RRM_NO_KEY"])
     assert result.exit_code == 2 and "RRM_NO_KEY" in result.output
+
+
+async def test_a_probability_judge_serves_p_a_and_continuous_rewards():
+    from test_scoring import biased_model
+
+    judge = Judge(ScriptedEngine(scores=biased_model(bias=2.0)), "direct", score="prob")
+    app = create_app(judge, ServerSettings(timeout=5))
+    async with serving(app) as client:
+        judged = await client.post("/v1/judge", json={"pairs": [pair("q", "a poor answer", "a good answer")]})
+        body = {"query": ["<user>q a good answer"], "prompts": ["<user>q "], "labels": ["a poor answer"]}
+        rewarded = await client.post("/get_reward", json=body)
+    (got,) = judged.json()["judgments"]
+    library = judge.judge(Comparison("q", "a poor answer", "a good answer"))
+    assert got["winner"] == "B" and got["p_a"] == pytest.approx(library.p_a)
+    assert got["margin"] == pytest.approx(2 * library.p_a - 1)
+    # the response beats its reference with P = sigmoid(1): a continuous reward, not +1
+    reward = rewarded.json()
+    p = 1 / (1 + math.exp(-1.0))
+    assert reward["rewards"] == [pytest.approx(2 * p - 1)] and reward["scores"] == [pytest.approx(p)]

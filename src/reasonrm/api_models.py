@@ -53,13 +53,17 @@ class Votes(BaseModel):
 
 class PairJudgment(BaseModel):
     """winner: the majority of valid votes ("A": response a), null on a tie, when no vote
-    was valid, or when the pair failed (`error` says why). `reasoning`: the votes' texts,
-    present only when the request asked for it."""
+    was valid, or when the pair failed (`error` says why); with a server that scores
+    probabilities (--score prob), the side `p_a` favours. `p_a`: P(a is better), and
+    `margin` = 2·p_a − 1, null when the judge votes. `reasoning`: the votes' texts, present
+    only when the request asked for it."""
 
     winner: Literal["A", "B"] | None
     votes: Votes
     valid: int
     invalid: int
+    p_a: float | None = None
+    margin: float | None = None
     reasoning: list[str] | None = None
     error: str | None = None
 

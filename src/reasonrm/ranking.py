@@ -349,7 +349,10 @@ def expected_score(r_i: float, r_j: float) -> float:
 
 
 def _outcome(m: Match) -> float:
-    """Response a's score in match m: 1 win, 0 loss, 0.5 draw."""
+    """Response a's score in match m: 1 win, 0 loss, 0.5 draw; a judge that scores
+    probabilities gives a soft outcome, its p_a (also where a knockout broke a tie)."""
+    if m.judgment is not None and m.judgment.p_a is not None:
+        return m.judgment.p_a
     return 0.5 if m.winner is None else float(m.winner == m.a)
 
 

@@ -3,7 +3,8 @@ The server's /get_reward and the client's RemoteJudgeReward share these rules:
 
 - a row with a non-empty reference answer is judged against it (the response as A, the
   reference as B): `REWARD_VS_REFERENCE` by the judgment's winner (None: no verdict or a
-  failed judgment), and `SCORE_VS_REFERENCE` for OpenRLHF's 0-1 filtering;
+  failed judgment), and `SCORE_VS_REFERENCE` for OpenRLHF's 0-1 filtering; a judge that
+  scores probabilities (score="prob") gives continuous ones instead: 2·p_a − 1 and p_a;
 - the other rows are ranked within their group (`reasonrm.rewards.groups`): reward and
   score are the tournament's `Ranking.rewards`, or `FAILURE_REWARD` for a failed group.
 """
@@ -52,8 +53,9 @@ def batch_rewards(
     logs = {key: [0.0] * n for key in ("vs_reference", "no_verdict", "failed")}
     for i, result in zip(judged, judgments, strict=True):
         winner = result.winner if isinstance(result, Judgment) else None
-        rewards[i] = REWARD_VS_REFERENCE[winner]
-        scores[i] = SCORE_VS_REFERENCE[winner]
+        p_a = result.p_a if isinstance(result, Judgment) else None
+        rewards[i] = REWARD_VS_REFERENCE[winner] if p_a is None else 2 * p_a - 1
+        scores[i] = SCORE_VS_REFERENCE[winner] if p_a is None else p_a
         logs["vs_reference"][i] = 1.0
         logs["no_verdict"][i] = float(winner is None)
         logs["failed"][i] = float(not isinstance(result, Judgment))

@@ -263,6 +263,8 @@ def pair_judgment(result: Judgment | BaseException, reasoning: bool) -> PairJudg
         votes=Votes(A=a, B=b),
         valid=a + b,
         invalid=result.votes.get("invalid", 0),
+        p_a=result.p_a,
+        margin=result.margin,
         reasoning=[s.text for s in result.samples] if reasoning else None,
         error=result.error,
     )
