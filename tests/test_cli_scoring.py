@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from fakes import ScriptedEngine
 from test_scoring import biased_model
@@ -73,3 +74,32 @@ def test_prob_on_an_engine_without_probabilities_is_one_line(monkeypatch):
     result = runner.invoke(cli.app, args)
     assert result.exit_code == 2 and "score='vote'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_abstain_below_leaves_the_unsure_pairs_to_people(monkeypatch, tmp_path):
+    # a judge that is sure where the prompt says so, and unsure elsewhere
+    def scores(chat):
+        first, second = chat[1]["content"].split("### Assistant 1")[1].split("### Assistant 2")
+        margin = 2.0 if "sure" in chat[1]["content"] else 0.1
+        p = 1 / (1 + math.exp(-(margin if "good" in first else -margin)))
+        return {"1": p, "2": 1 - p}
+
+    patch_engine(monkeypatch, scores=scores)
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [
+        {"prompt": "sure q", "a": "good", "b": "bad", "label": "A"},
+        {"prompt": "q", "a": "bad", "b": "good", "label": "B"},
+        {"prompt": "sure q2", "a": "bad", "b": "good", "label": "B"},
+    ]
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "judged.jsonl"
+    args = ["judge", "--input", str(pairs), "--output", str(out), "--protocol", "direct", "--score", "prob"]
+    result = runner.invoke(cli.app, [*args, "--abstain-below", "0.8"])
+    assert result.exit_code == 0, result.output
+    left = [json.loads(line) for line in (tmp_path / "judged.abstained.jsonl").read_text().splitlines()]
+    assert [r["prompt"] for r in left] == ["q"] and 0.45 < left[0]["p_a"] < 0.5
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert "abstained on 1 of 3 pairs" in said and "coverage 66.7%" in said
+    assert "accuracy on the rest 100.0%" in said
+    voted = runner.invoke(cli.app, ["judge", "--input", str(pairs), "--output", str(tmp_path / "v.jsonl"), "--abstain-below", "0.8"])
+    assert voted.exit_code == 2 and "--score prob" in voted.output

@@ -144,3 +144,27 @@ def test_report_names_a_broken_run_json(tmp_path):
     (run_dir / "run.json").write_text("{oops")
     with pytest.raises(InputError, match="run.json: not valid JSON"):
         report.load_run(run_dir, None)
+
+
+def test_a_probability_run_reports_brier_auc_reliability_and_abstention(tmp_path):
+    # chosen is a (label A) in every row; p_a 0.9 four times (right), 0.3 twice (wrong),
+    # 0.65 four times (right) per subset
+    rows = []
+    for subset in ("alpacaeval-easy", "mt-bench-hard", "donotanswer", "math-prm"):
+        for i, p in enumerate([0.9] * 4 + [0.3] * 2 + [0.65] * 4):
+            r = row(subset, str(i), int(p > 0.5), [sample("AB", "A"), sample("BA", "A")], agree=True)
+            r |= {"p_a": p, "label": "A"}
+            rows.append(r)
+    run_dir = write_run(tmp_path / "run", rows, {"benchmark": "rewardbench"})
+    result = runner.invoke(app, ["eval", "report", str(run_dir), "--resamples", "100"])
+    assert result.exit_code == 0, result.output
+    text = (run_dir / "report.md").read_text()
+    brier = (4 * 0.01 + 2 * 0.49 + 4 * 0.1225) / 10
+    assert f"40 judgments carry p_a, P(a is better). Brier score {brier:.3f}" in text
+    assert "AUC n/a" in text  # every label is A: no ranking of A against B to measure
+    assert "| 0.6-0.7 | 16 | 0.650 | 1.000 |" in text  # the 0.65s
+    assert "| 0.7-0.8 | 8 | 0.700 | 0.000 |" in text  # the 0.3s: sure of the wrong side
+    assert "| 0.8-0.9 | 0 |  |  |" in text and "| 0.9-1.0 | 16 | 0.900 | 1.000 |" in text
+    assert "| 0.7 | 40.0% | 1.000 |" not in text  # 0.3 has confidence 0.7: kept at T=0.7
+    assert "| 0.7 | 60.0% | 0.667 |" in text and "| 0.5 | 100.0% | 0.800 |" in text
+    assert (run_dir / "reliability.png").read_bytes()[:4] == b"\x89PNG"

@@ -56,6 +56,15 @@ def judge(
         Path | None, typer.Option(help="JSONL of judgments (with --input); resumable.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    abstain_below: Annotated[
+        float | None,
+        typer.Option(
+            min=0.5,
+            max=1.0,
+            help="With --input and a probability score: write the pairs whose confidence "
+            "max(p_a, 1 - p_a) is below this to OUTPUT.abstained.jsonl, for people to label.",
+        ),
+    ] = None,
     *,
     specs: SpecOptions,
 ) -> None:
@@ -73,6 +82,8 @@ def judge(
             raise InputError(f"missing {', '.join(missing)}")
         comparison = Comparison(prompt, a, b)  # validated before the model loads
     judge_spec = specs.judge().resolve_orders("both")
+    if abstain_below is not None and (input is None or judge_spec.score == "vote"):
+        raise InputError("--abstain-below needs --input and --score prob or calibrated")
     engine_spec = specs.engine()
     settings = run_settings(judge_spec, engine_spec)
     if output is not None:
@@ -81,6 +92,8 @@ def judge(
         judge_ = Judge.from_spec(eng, judge_spec)
         if comparison is None:
             _judge_file(judge_, input, output, settings)
+            if abstain_below is not None:
+                _abstain(input, output, abstain_below)
         elif as_json:
             out.print_json(json.dumps(judge_.judge(comparison).to_dict()))
         else:
@@ -136,6 +149,18 @@ def _judge_file(judge_: Judge, input: Path, output: Path, settings: dict) -> Non
     if run.position_note():
         summary += f"\nposition: {run.position_note()}"
     err.print(summary)
+
+
+def _abstain(input: Path, output: Path, threshold: float) -> None:
+    from reasonrm.runs import abstain
+
+    to = output.with_suffix(".abstained.jsonl")
+    done = abstain(input, output, threshold, to)
+    kept = "" if done.accuracy_kept is None else f"; accuracy on the rest {done.accuracy_kept:.1%}"
+    err.print(
+        f"abstained on {done.abstained} of {done.judged} pairs below confidence {threshold} "
+        f"(coverage {done.coverage:.1%}{kept}): wrote {to}"
+    )
 
 
 def _run_with_progress(what, unit, runner, worker, input, output, *, settings, note):

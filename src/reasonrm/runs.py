@@ -6,6 +6,7 @@ ranking a file of candidates, benchmark runs, distillation and checkpoint evalua
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -278,3 +279,44 @@ def _judge_settings(judge: Judge) -> dict[str, Any]:
 
 def ranker_settings(ranker: Ranker) -> dict[str, Any]:
     return {"method": ranker.method, "rating": ranker.rating} | _judge_settings(ranker.judge)
+
+
+@dataclass
+class Abstention:
+    """What `abstain` did: pairs judged, pairs left to people, and accuracy on the rest."""
+
+    judged: int
+    abstained: int
+    labelled_kept: int
+    correct_kept: int
+
+    @property
+    def coverage(self) -> float:
+        return (self.judged - self.abstained) / self.judged if self.judged else 0.0
+
+    @property
+    def accuracy_kept(self) -> float | None:
+        return self.correct_kept / self.labelled_kept if self.labelled_kept else None
+
+
+def abstain(input: str | Path, output: str | Path, threshold: float, to: str | Path) -> Abstention:
+    """Active preference collection: write to `to` the input rows of the pairs in `output`
+    (a judge_file output with probabilities) whose confidence max(p_a, 1 - p_a) is below
+    `threshold`, each with its `p_a`, for people to label instead of trusting the judge."""
+    from reasonrm.confidence import confidence
+
+    rows = {number: row for number, row in iter_jsonl(input)}
+    judged = [r for _, r in iter_jsonl(output) if isinstance(r, dict) and r.get("p_a") is not None]
+    if not judged:
+        raise InputError(f"{output} holds no judgments with p_a: abstaining needs --score prob or calibrated")
+    stats = Abstention(len(judged), 0, 0, 0)
+    Path(to).parent.mkdir(parents=True, exist_ok=True)
+    with open(to, "w", encoding="utf-8") as out:  # rewritten whole: it follows the output
+        for r in judged:
+            if confidence(r["p_a"]) < threshold:
+                stats.abstained += 1
+                out.write(json.dumps(rows[r["line"]] | {"p_a": r["p_a"]}, ensure_ascii=False) + "\n")
+            elif r.get("correct") is not None:
+                stats.labelled_kept += 1
+                stats.correct_kept += bool(r["correct"])
+    return stats

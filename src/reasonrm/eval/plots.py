@@ -89,4 +89,28 @@ def draw(report: Report, out_dir: Path) -> list[str]:
     fig.tight_layout()
     fig.savefig(out_dir / "tokens.png", dpi=100)
     plt.close(fig)
-    return ["accuracy.png", "position_bias.png", "tokens.png", "invalid.png"]
+    names = ["accuracy.png", "position_bias.png", "tokens.png", "invalid.png"]
+    if b.scored:
+        _reliability(plt, out_dir / "reliability.png", b.scored)
+        names.append("reliability.png")
+    return names
+
+
+def _reliability(plt, path: Path, scored) -> None:
+    """Accuracy against confidence per bin; a calibrated judge sits on the diagonal."""
+    from reasonrm.confidence import reliability
+
+    bins = [b for b in reliability(scored, bins=5) if b.pairs]
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    ax.plot([0.5, 1], [0.5, 1], color="grey", linestyle="--", linewidth=1)
+    ax.plot([b.mean_confidence for b in bins], [b.accuracy for b in bins], marker="o")
+    for b in bins:
+        ax.annotate(str(b.pairs), (b.mean_confidence, b.accuracy), textcoords="offset points", xytext=(4, -10))
+    ax.set_xlim(0.5, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence, max(p_a, 1 - p_a)")
+    ax.set_ylabel("accuracy")
+    ax.set_title("Reliability (numbers: judgments per bin)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -52,6 +52,7 @@ class Behaviour:
     both_orders: int = 0  # judgments with both orders
     orders_agree: int = 0
     tokens: list[int] = field(default_factory=list)  # completion tokens per judgment
+    scored: list[tuple[float, str]] = field(default_factory=list)  # (p_a, label), prob modes
     invalid_by_subset: dict[str, list[int]] = field(default_factory=dict)  # [invalid, samples]
     first_by_subset: dict[str, list[int]] = field(default_factory=dict)  # [first wins, valid]
 
@@ -78,6 +79,8 @@ def behaviour(rows: Sequence[dict[str, Any]]) -> Behaviour:
             if j.get("orders_agree") is not None:
                 b.both_orders += 1
                 b.orders_agree += bool(j["orders_agree"])
+            if j.get("p_a") is not None and j.get("label") in ("A", "B"):
+                b.scored.append((j["p_a"], j["label"]))
             samples = j.get("samples") or []
             if samples:
                 b.tokens.append(sum(s["completion_tokens"] for s in samples))
@@ -237,13 +240,10 @@ def markdown(report: Report) -> str:
             f"Judged in both orders, the two orders agreed on {_percent(b.agreement)} of "
             f"{b.both_orders} comparisons."
         )
-    lines += [
-        "",
-        "![position bias](position_bias.png)",
-        "",
-        "## Tokens per judgment",
-        "",
-    ]
+    lines += ["", "![position bias](position_bias.png)", ""]
+    if b.scored:
+        lines += probability_section(b.scored)
+    lines += ["## Tokens per judgment", ""]
     if tokens:
         lines.append(
             f"{len(tokens)} judgments: mean {statistics.fmean(tokens):.0f}, median "
@@ -265,6 +265,43 @@ def markdown(report: Report) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def probability_section(scored: list[tuple[float, str]]) -> list[str]:
+    """How good the judge's probabilities are: Brier score, AUC, a reliability table and
+    accuracy when the least sure pairs are left to people (`--abstain-below`)."""
+    from reasonrm.confidence import accuracy_above, auc, brier, reliability
+
+    area = auc(scored)
+    lines = [
+        "## Probabilities",
+        "",
+        f"{len(scored)} judgments carry p_a, P(a is better). Brier score {brier(scored):.3f} "
+        f"(0 is perfect, 0.25 a coin); AUC {'n/a' if area is None else f'{area:.3f}'}.",
+        "",
+        "| confidence | judgments | mean confidence | accuracy |",
+        "|---|---|---|---|",
+    ]
+    for bin in reliability(scored):
+        shown = lambda v: "" if v is None else f"{v:.3f}"  # noqa: E731
+        lines.append(
+            f"| {bin.low:.1f}-{bin.high:.1f} | {bin.pairs} | {shown(bin.mean_confidence)} | "
+            f"{shown(bin.accuracy)} |"
+        )
+    lines += [
+        "",
+        "![reliability](reliability.png)",
+        "",
+        "Abstaining below a confidence (`reasonrm judge --abstain-below T`):",
+        "",
+        "| T | coverage | accuracy |",
+        "|---|---|---|",
+    ]
+    for threshold in (0.5, 0.6, 0.7, 0.8, 0.9):
+        accuracy, coverage = accuracy_above(scored, threshold)
+        shown_acc = "n/a" if accuracy is None else f"{accuracy:.3f}"
+        lines.append(f"| {threshold:.1f} | {coverage:.1%} | {shown_acc} |")
+    return lines + [""]
 
 
 def write(report: Report, out_dir: Path) -> Path:
