@@ -495,6 +495,25 @@ async def test_metrics_count_requests_tokens_and_latency():
     assert metric(after, "reasonrm_invalid_verdicts_total") == 0
 
 
+async def test_metrics_show_the_judges_position_bias():
+    # a judge that always names the first slot: every verdict is for it, every pair flips
+    app = make_app(ScriptedEngine(lambda chat, p: "\\boxed{Assistant 1}"))
+    content = make_app(ScriptedEngine(content_judge))
+    pairs = {"pairs": [pair("q", "good", "b"), pair("q2", "x", "good")]}
+    async with serving(app) as client:
+        await client.post("/v1/judge", json=pairs)
+        biased = (await client.get("/metrics")).text
+    async with serving(content) as client:
+        await client.post("/v1/judge", json=pairs)
+        fair = (await client.get("/metrics")).text
+    assert metric(biased, "reasonrm_verdicts_total") == 4
+    assert metric(biased, "reasonrm_first_slot_verdicts_total") == 4
+    assert metric(biased, "reasonrm_both_order_judgments_total") == 2
+    assert metric(biased, "reasonrm_order_flips_total") == 2
+    assert metric(fair, "reasonrm_first_slot_verdicts_total") == 2
+    assert metric(fair, "reasonrm_order_flips_total") == 0
+
+
 # ---- /get_reward ----------------------------------------------------------------------
 
 

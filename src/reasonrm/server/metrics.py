@@ -58,6 +58,22 @@ class Metrics:
         self.invalid_verdicts = Counter(
             "reasonrm_invalid_verdicts", "Judge samples without a valid verdict", registry=r
         )
+        # position diagnostics: first-slot share = first_slot / verdicts, flip rate =
+        # order_flips / both_orders (PromQL: rate of one over the other)
+        self.verdicts = Counter("reasonrm_verdicts", "Judge samples with a valid verdict", registry=r)
+        self.first_slot = Counter(
+            "reasonrm_first_slot_verdicts",
+            "Valid verdicts for the response shown first (an unbiased judge: half)",
+            registry=r,
+        )
+        self.both_orders = Counter(
+            "reasonrm_both_order_judgments", "Judgments read in both orders", registry=r
+        )
+        self.order_flips = Counter(
+            "reasonrm_order_flips",
+            "Judgments whose two orders named different responses",
+            registry=r,
+        )
         self.failed_jobs = Counter(
             "reasonrm_failed_jobs", "Pairs or tournaments that ended in an error", registry=r
         )
@@ -74,6 +90,13 @@ class Metrics:
             self.prompt_tokens.inc(j.prompt_tokens)
             self.completion_tokens.inc(j.completion_tokens)
             self.invalid_verdicts.inc(j.votes.get("invalid", 0))
+            for sample in j.samples:
+                if sample.verdict.winner is not None:
+                    self.verdicts.inc()
+                    self.first_slot.inc((sample.order == "AB") == (sample.verdict.winner == "A"))
+            if j.orders_agree is not None:
+                self.both_orders.inc()
+                self.order_flips.inc(not j.orders_agree)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
