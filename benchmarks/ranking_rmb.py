@@ -33,7 +33,7 @@ from reasonrm import Judge, load_engine
 from reasonrm.engines.base import Engine
 from reasonrm.eval import rmb
 from reasonrm.ranking import Ranker, Ranking
-from reasonrm.types import Sample
+from reasonrm.types import NextToken, Sample
 
 
 class CachingEngine(Engine):
@@ -52,11 +52,14 @@ class CachingEngine(Engine):
                     entry = json.loads(line)
                 except json.JSONDecodeError:
                     continue  # a line cut by an interruption
-                self.cache[entry["key"]] = [Sample(**s) for s in entry["samples"]]
+                if "next" in entry:
+                    self.cache[entry["key"]] = NextToken(**entry["next"])
+                else:
+                    self.cache[entry["key"]] = [Sample(**s) for s in entry["samples"]]
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def key(self, chat, params) -> str:
-        content = [self.model, chat, asdict(params)]
+        content = [self.model, chat, params if isinstance(params, dict) else asdict(params)]
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
     async def agenerate(self, chats, params):
@@ -72,6 +75,22 @@ class CachingEngine(Engine):
                     entry = {"key": keys[i], "samples": [asdict(s) for s in samples]}
                     f.write(json.dumps(entry) + "\n")
         return [self.cache[k] for k in keys]
+
+    async def anext_tokens(self, chats, top=20):
+        keys = [self.key(c, {"next_tokens": top}) for c in chats]
+        missing = [i for i, k in enumerate(keys) if k not in self.cache]
+        self.hits += len(chats) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            fresh = await self.inner.anext_tokens([chats[i] for i in missing], top)
+            with self.path.open("a") as f:
+                for i, read in zip(missing, fresh, strict=True):
+                    self.cache[keys[i]] = read
+                    f.write(json.dumps({"key": keys[i], "next": asdict(read)}) + "\n")
+        return [self.cache[k] for k in keys]
+
+    def tokenize(self, text):
+        return self.inner.tokenize(text)
 
     @property
     def supports_grammar(self) -> bool:
@@ -183,13 +202,16 @@ def main() -> None:
     ap.add_argument("--model", default="qwen2.5-1.5b")
     ap.add_argument("--protocol", default="rrm")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--score", default="vote", choices=["vote", "prob"])
+    ap.add_argument("--orders", default="auto", help="auto: one random order per match")
     ap.add_argument("--cache", type=Path, default=Path("runs/ranking_rmb_cache.jsonl"))
     args = ap.parse_args()
+    name = "ranking_rmb" if args.score == "vote" else f"ranking_rmb_{args.score}_{args.protocol}"
 
     sizes = [int(s) for s in args.sizes.split(",")]
     items = pick_items(args.per_group, sizes, args.max_chars, args.seed)
     engine = CachingEngine(load_engine("llamacpp", args.model), args.cache)
-    judge = Judge(engine, args.protocol, seed=args.seed)  # one order per pair, drawn per pair
+    judge = Judge(engine, args.protocol, seed=args.seed, score=args.score, orders=args.orders)
     candidates = [(it["prompt"], it["responses"]) for it in items]
     pairs = sum(it["n"] * (it["n"] - 1) // 2 for it in items)
     print(f"{len(items)} items, {pairs} pairs; judging the round robin ...", flush=True)
@@ -228,7 +250,7 @@ def main() -> None:
         if (group := [r for r in rows if r["n"] == n])
     ]
     rmb_bon = statistics.fmean(r["beats all"] for r in rows)
-    report(f"RMB Best-of-N: {len(items)} items, {args.model}, {args.protocol}", table)
+    report(f"RMB Best-of-N: {len(items)} items, {args.model}, {args.protocol}, {args.score}", table)
     report("By number of responses (best ranked first)", by_size)
     print(
         f"RMB's Best-of-N accuracy on these items (best beats every loser): {rmb_bon:.3f}. "
@@ -238,6 +260,8 @@ def main() -> None:
     result = {
         "model": args.model,
         "protocol": args.protocol,
+        "score": args.score,
+        "orders": args.orders,
         "items": len(items),
         "brackets": args.brackets,
         "methods": table,
@@ -245,8 +269,8 @@ def main() -> None:
         "rmb_bon_accuracy": rmb_bon,
         "round_robin_minutes": round(minutes, 1),
     }
-    print(json.dumps({"benchmark": "ranking_rmb", **result}))
-    write_result("ranking_rmb", result)
+    print(json.dumps({"benchmark": name, **result}))
+    write_result(name, result)
 
 
 if __name__ == "__main__":

@@ -221,7 +221,12 @@ class Judge:
         """Probability scoring: per order, P(first slot) at the verdict position (after the
         prompt, or after each of the judge's chains); p_a combines them in logit space."""
         orders = self.orders_for(c)
-        per_order = await asyncio.gather(*(self._score_order(c, order) for order in orders))
+        if self.spec.reason:
+            per_order = await asyncio.gather(*(self._score_order(c, o) for o in orders))
+        else:
+            # one order after the other: the second finds the system prompt and the query
+            # in the engine's prompt cache and evaluates only what differs
+            per_order = [await self._score_order(c, order) for order in orders]
         samples = [s for batch in per_order for s in batch]
         prior = self.spec.slot_prior if self.score == "calibrated" else 0.0
         for_a = [logit(s.p_first or 0.5) - prior for s in samples]
@@ -275,6 +280,7 @@ class Judge:
                     finish_reason=chain.finish_reason if chain else "stop",
                     seconds=next_token.seconds + (chain.seconds if chain else 0.0),
                     p_first=sigmoid(logodds),
+                    cached_tokens=next_token.cached_tokens,
                 )
             )
         return samples

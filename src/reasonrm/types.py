@@ -164,6 +164,7 @@ class NextToken:
     logprobs: dict[str, float]
     prompt_tokens: int
     seconds: float
+    cached_tokens: int = 0  # prompt tokens the engine reused from its cache, not evaluated
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ class JudgedSample:
     forced: bool = False  # the verdict cue was appended after the token budget ran out
     #: probability scoring: P(first slot) at the verdict position, as the model gave it
     p_first: float | None = None
+    cached_tokens: int = 0  # of prompt_tokens, those the engine reused from its prompt cache
 
 
 @dataclass
@@ -250,6 +252,7 @@ class Judgment:
                     "seconds": round(s.seconds, 3),
                     "forced": s.forced,
                     "p_first": None if s.p_first is None else round(s.p_first, 6),
+                    "cached_tokens": s.cached_tokens,
                 }
                 for s in self.samples
             ],
@@ -268,6 +271,7 @@ class Judgment:
                 seconds=s["seconds"],
                 forced=s.get("forced", False),
                 p_first=s.get("p_first"),
+                cached_tokens=s.get("cached_tokens", 0),
             )
             for s in d.get("samples", [])
         ]

@@ -35,3 +35,33 @@ def test_default_model_judges_a_pair_from_the_cli(judgment_checker):
     # the winner and votes are what the two samples' texts say, read back through their order
     judgment_checker(Judgment.from_dict(result), "rrm", grammar=True)
     assert all(s["completion_tokens"] > 0 for s in result["samples"])
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "reasonrm.cli", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+
+
+@pytest.mark.parametrize(
+    "prompt, a, b, better",
+    [
+        # the README's quick-start pair
+        ("What is the capital of Australia?", "Sydney, its largest city.", "Canberra.", "B"),
+        ("14 pens cost 3 dollars each. How much do they cost in all?", "42 dollars.", "52 dollars.", "A"),
+    ],
+)
+def test_the_default_judge_gets_the_readme_pairs_right(prompt, a, b, better):
+    done = run_cli("judge", "--prompt", prompt, "--a", a, "--b", b, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["winner"] == better, done.stdout
+
+
+def test_a_default_knockout_crowns_the_right_sum(tmp_path):
+    candidates = tmp_path / "candidates.jsonl"
+    row = {"prompt": "What is 25 + 17?", "responses": ["25 + 17 = 32", "25 + 17 = 42", "25 + 17 = 52", "25 + 17 = 41"]}
+    candidates.write_text(json.dumps(row) + "\n")
+    out = tmp_path / "ranked.jsonl"
+    done = run_cli("rank", "--input", str(candidates), "--output", str(out), "--method", "knockout")
+    assert done.returncode == 0, done.stderr
+    (ranked,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert ranked["ranking"][0] == 1, ranked

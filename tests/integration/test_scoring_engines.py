@@ -77,3 +77,12 @@ def test_a_server_without_logprobs_is_one_clear_error():
     finally:
         engine.close()
         server.shutdown()
+
+
+def test_the_second_order_reuses_the_prompt_prefix_of_the_first(llamacpp_engine):
+    long_query = "Summarize the rules of chess for a beginner. " * 20
+    j = Judge(llamacpp_engine, "direct", score="prob").judge(Comparison(long_query, "x", "y"))
+    first, second = j.samples
+    # the system prompt and the query are evaluated once; the second order reuses them
+    assert second.cached_tokens >= len(long_query.split()) > 0, (first, second)
+    assert second.cached_tokens < second.prompt_tokens

@@ -163,7 +163,9 @@ class LlamaCppEngine(Engine):
             raise _error(response["error"], self.context)
         content = (response["choices"][0].get("logprobs") or {}).get("content") or [{}]
         logprobs = top_logprobs(content[0].get("top_logprobs"), where="llama.cpp")
-        return NextToken(logprobs, response["usage"]["prompt_tokens"], seconds)
+        usage = response["usage"]
+        cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+        return NextToken(logprobs, usage["prompt_tokens"], seconds, cached)
 
     async def anext_tokens(self, chats: list[list[Message]], top: int = 20) -> list[NextToken]:
         loop = asyncio.get_running_loop()

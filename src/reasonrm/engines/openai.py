@@ -202,8 +202,12 @@ class OpenAIEngine(Engine):
             content = getattr(logprobs, "content", None) or []
             entries = content[0].top_logprobs if content else None
             usage = response.usage
+            details = getattr(usage, "prompt_tokens_details", None)
             return NextToken(
-                top_logprobs(entries, where=url), usage.prompt_tokens if usage else 0, seconds
+                top_logprobs(entries, where=url),
+                usage.prompt_tokens if usage else 0,
+                seconds,
+                getattr(details, "cached_tokens", None) or 0,
             )
 
         return list(await asyncio.gather(*(one_chat(c) for c in chats)))
