@@ -43,6 +43,8 @@ MODES: dict[str, dict] = {
     "prob-rrm": dict(protocol="rrm", score="prob", orders="both"),
     "prob-rrm-reason": dict(protocol="rrm", score="prob", reason=True, orders="both"),
     "calibrated-direct-1": dict(protocol="direct", score="calibrated", orders="random"),
+    "prob-direct-ref": dict(protocol="direct", score="prob", orders="both", reference="self"),
+    "prob-rrm-ref": dict(protocol="rrm", score="prob", orders="both", reference="self"),
 }
 SOURCES = {
     "rewardbench": DATA / "rewardbench" / "rewardbench_filtered.jsonl",

@@ -236,3 +236,25 @@ def test_combine_and_logit():
     assert combine([2.0, -1.0]) == pytest.approx(sigmoid(0.5))
     assert logit(1.0) == pytest.approx(-logit(0.0)) and math.isfinite(logit(1.0))
     assert issubclass(CalibrationError, ReasonRMError)
+
+
+def test_auto_score_is_what_was_measured_best_for_the_model():
+    from reasonrm.specs import JudgeSpec
+
+    auto = JudgeSpec()
+    assert auto.score == "auto"
+    assert auto.resolve_score("qwen2.5-1.5b").score == "prob"
+    assert auto.resolve_score("smollm2-135m").score == "vote"  # not measured as a judge
+    assert auto.resolve_score(None).score == "vote"  # a served model we do not know
+    assert JudgeSpec(votes=3).resolve_score("qwen2.5-1.5b").score == "vote"  # asks to sample
+    assert JudgeSpec(votes=3, reason=True).resolve_score("qwen2.5-1.5b").score == "prob"
+    assert JudgeSpec(adaptive=True).resolve_score("qwen2.5-1.5b").score == "vote"
+    assert JudgeSpec(score="vote").resolve_score("qwen2.5-1.5b").score == "vote"
+
+    class Embedded(ScriptedEngine):
+        model = "qwen2.5-1.5b"
+
+    judge = Judge(Embedded(scores=biased_model(2.0)), "direct")
+    assert judge.spec.score == "prob"
+    assert judge.judge(Comparison("q?", BAD, GOOD)).winner == "B"
+    assert Judge(ScriptedEngine(["x"]), "direct").spec.score == "vote"

@@ -90,6 +90,8 @@ def judge(
         check_settings(output, settings)  # before the model loads
     with open_engine(engine_spec) as eng:
         judge_ = Judge.from_spec(eng, judge_spec)
+        if abstain_below is not None and judge_.spec.score == "vote":  # "auto" meant vote
+            raise InputError("--abstain-below needs --score prob or calibrated")
         if comparison is None:
             _judge_file(judge_, input, output, settings)
             if abstain_below is not None:

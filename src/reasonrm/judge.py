@@ -87,7 +87,8 @@ class Judge:
         concurrency: int | None = None,
         **options: Any,
     ) -> None:
-        self.spec = JudgeSpec(protocol=protocol, **options)  # checks every option
+        # checks every option; score="auto" becomes what was measured best for this model
+        self.spec = JudgeSpec(protocol=protocol, **options).resolve_score(engine.model)
         self.engine = engine
         self.protocol = get_protocol(protocol)
         self.votes = self.spec.votes

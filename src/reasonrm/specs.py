@@ -18,7 +18,7 @@ from reasonrm.errors import InputError
 Orders = Literal["auto", "random", "both", "fixed"]
 ORDERS: tuple[str, ...] = ("auto", "random", "both", "fixed")
 ENGINE_CHOICES: tuple[str, ...] = ("auto", "llamacpp", "openai", "transformers")
-SCORES: tuple[str, ...] = ("vote", "prob", "calibrated")
+SCORES: tuple[str, ...] = ("auto", "vote", "prob", "calibrated")
 REFERENCES: tuple[str, ...] = ("none", "self")
 
 
@@ -114,11 +114,12 @@ class JudgeSpec(_Spec):
         default=16, metadata=option("Token budget of a forced verdict.", minimum=1)
     )
     score: str = field(
-        default="vote",
+        default="auto",
         metadata=option(
             "vote: the majority of sampled verdicts; prob: P(a better) read from the verdict "
             "token's probability in each order (p_a); calibrated: prob with the judge's "
-            "slot prior (--slot-prior) removed.",
+            "slot prior (--calibration) removed; auto: what was measured best for the model "
+            "(prob for the embedded qwen2.5-1.5b with one vote, else vote).",
             choices=SCORES,
         ),
     )
@@ -161,7 +162,7 @@ class JudgeSpec(_Spec):
         if not 0 < self.top_p <= 1:
             raise InputError(f"top_p must be in (0, 1], got {self.top_p!r}")
         protocol = get_protocol(self.protocol)  # an unknown name lists the known ones
-        if self.score != "vote":
+        if self.score not in ("vote", "auto"):
             self._check_scoring(protocol)
 
     def _check_scoring(self, protocol: Any) -> None:
@@ -187,6 +188,23 @@ class JudgeSpec(_Spec):
         if not isinstance(self.protocol, str):  # a Protocol object (Python only)
             d["protocol"] = self.protocol.name
         return d
+
+    def resolve_score(self, model: str | None) -> JudgeSpec:
+        """This spec with score="auto" replaced by the mode measured best for `model` (a
+        registry name; None or another name: not measured): prob for the embedded qwen2.5-1.5b, where
+        one vote reads the verdict's probability; vote where the options ask for sampling
+        (several votes, adaptive stopping, --reason aside), the protocol has no labels, or
+        the model is not one we measured."""
+        if self.score != "auto":
+            return self
+        from reasonrm.engines.models import REGISTRY
+        from reasonrm.protocols import get_protocol
+
+        measured = REGISTRY.get(model or "")
+        wants_prob = measured is not None and measured.score == "prob"
+        samples = (self.votes > 1 and not self.reason) or self.adaptive
+        labelled = get_protocol(self.protocol).labels is not None
+        return replace(self, score="prob" if wants_prob and labelled and not samples else "vote")
 
     def resolve_orders(self, auto: str) -> JudgeSpec:
         """This spec with orders="auto" replaced by what the caller does (`auto`)."""

