@@ -13,12 +13,19 @@ import reasonrm.cli as cli
 runner = CliRunner()
 
 
+def content_scores(chat) -> dict[str, float]:
+    """Verdict probabilities of a judge that favours the slot holding 'good'."""
+    first = content_judge(chat[:-1], None) == "\\boxed{Assistant 1}"  # before the prefix
+    return {"1": 0.9 if first else 0.1, "2": 0.1 if first else 0.9}
+
+
 def patch_engine(monkeypatch):
+    """The CLI's engine, faked: it samples verdicts and reads their probabilities alike."""
     seen = []
 
     def fake(spec):
         seen.append(spec)
-        return ScriptedEngine(content_judge)
+        return ScriptedEngine(content_judge, scores=content_scores)
 
     monkeypatch.setattr(cli, "open_engine", fake)
     return seen
@@ -32,6 +39,10 @@ def test_one_pair_is_judged_in_both_orders_by_default(monkeypatch):
     j = json.loads(result.stdout)
     assert [s["order"] for s in j["samples"]] == ["AB", "BA"]
     assert j["winner"] == "B" and j["orders_agree"] is True
+    # the embedded default model reads the verdict's probability (score "auto")
+    assert j["p_a"] is not None and j["p_a"] < 0.5
+    voted = json.loads(runner.invoke(cli.app, [*args, "--score", "vote"]).stdout)
+    assert voted["p_a"] is None and voted["winner"] == "B" and len(voted["samples"]) == 2
     # engine "auto" with no --base-url and no folder is the embedded llama.cpp
     assert seen[0].resolved().engine == "llamacpp" and seen[0].model is None
     one = runner.invoke(cli.app, [*args, "--orders", "fixed"])
@@ -56,9 +67,17 @@ def test_rank_records_one_random_order_per_match(monkeypatch, tmp_path):
     cands = tmp_path / "c.jsonl"
     cands.write_text(json.dumps({"prompt": "q", "responses": ["bad", "good", "meh"]}) + "\n")
     out = tmp_path / "r.jsonl"
-    result = runner.invoke(cli.app, ["rank", "--input", str(cands), "--output", str(out)])
+    args = ["rank", "--input", str(cands), "--output", str(out), "--score", "vote"]
+    result = runner.invoke(cli.app, args)
     assert result.exit_code == 0, result.output
     row = json.loads(out.read_text())
     assert row["settings"]["orders"] == "random" and row["ranking"][0] == 1
     judged = [m for m in row["matches"] if m["judgment"]]
     assert judged and all(len(m["judgment"]["samples"]) == 1 for m in judged)
+    # a probability judge (the default model's "auto") reads both orders of every match
+    prob = tmp_path / "p.jsonl"
+    result = runner.invoke(cli.app, ["rank", "--input", str(cands), "--output", str(prob)])
+    row = json.loads(prob.read_text())
+    assert row["settings"]["orders"] == "both" and row["settings"]["score"] == "prob"
+    judged = [m for m in row["matches"] if m["judgment"]]
+    assert all(len(m["judgment"]["samples"]) == 2 for m in judged) and row["ranking"][0] == 1

@@ -101,5 +101,5 @@ def test_abstain_below_leaves_the_unsure_pairs_to_people(monkeypatch, tmp_path):
     said = " ".join(result.output.split())  # the console wraps long lines
     assert "abstained on 1 of 3 pairs" in said and "coverage 66.7%" in said
     assert "accuracy on the rest 100.0%" in said
-    voted = runner.invoke(cli.app, ["judge", "--input", str(pairs), "--output", str(tmp_path / "v.jsonl"), "--abstain-below", "0.8"])
+    voted = runner.invoke(cli.app, ["judge", "--input", str(pairs), "--output", str(tmp_path / "v.jsonl"), "--abstain-below", "0.8", "--score", "vote"])
     assert voted.exit_code == 2 and "--score prob" in voted.output

@@ -81,17 +81,15 @@ def judge(
         if missing:
             raise InputError(f"missing {', '.join(missing)}")
         comparison = Comparison(prompt, a, b)  # validated before the model loads
-    judge_spec = specs.judge().resolve_orders("both")
+    engine_spec = specs.engine()
+    judge_spec = specs.judge().resolve_auto(engine_spec.judged_model(), "both")
     if abstain_below is not None and (input is None or judge_spec.score == "vote"):
         raise InputError("--abstain-below needs --input and --score prob or calibrated")
-    engine_spec = specs.engine()
     settings = run_settings(judge_spec, engine_spec)
     if output is not None:
         check_settings(output, settings)  # before the model loads
     with open_engine(engine_spec) as eng:
         judge_ = Judge.from_spec(eng, judge_spec)
-        if abstain_below is not None and judge_.spec.score == "vote":  # "auto" meant vote
-            raise InputError("--abstain-below needs --score prob or calibrated")
         if comparison is None:
             _judge_file(judge_, input, output, settings)
             if abstain_below is not None:
@@ -264,8 +262,8 @@ def rank(
     match is judged in one random order unless --orders says otherwise."""
     from reasonrm.runs import rank_file
 
-    judge_spec = specs.judge().resolve_orders("random")
     engine_spec = specs.engine()
+    judge_spec = specs.judge().resolve_auto(engine_spec.judged_model(), "random")
     settings = run_settings(judge_spec, engine_spec, method=method.value, rating=rating.value)
     check_settings(output, settings)  # before the model loads
 
@@ -329,8 +327,8 @@ def best_of_n(
     from reasonrm.types import SamplingParams
 
     Comparison(prompt, "", "")  # check before a model loads
-    judge_spec = specs.judge().resolve_orders("random")
     judge_engine = specs.engine().resolved()
+    judge_spec = specs.judge().resolve_auto(judge_engine.judged_model(), "random")
     policy_spec = judge_engine  # by default the policy is the judge's own engine and model
     if policy_engine is not None and policy_engine.value != judge_engine.engine:
         policy_spec = policy_spec.replace(engine=policy_engine.value, model=None, base_url=None)
@@ -416,8 +414,8 @@ def eval_run(
     from reasonrm.eval.runner import RESULTS, run, select
 
     bench = get_benchmark(benchmark)
-    judge_spec = specs.judge().resolve_orders(bench.default_orders)
     engine_spec = specs.engine()
+    judge_spec = specs.judge().resolve_auto(engine_spec.judged_model(), bench.default_orders)
     # two passes: check every row and pick the keys before any judging, then stream the items
     keys = select(bench.load(data), limit, sample, judge_spec.seed)
     items = (item for item in bench.load(data) if item.key in keys)

@@ -164,7 +164,10 @@ class Ranker:
         if rating not in RATINGS:
             raise InputError(f"rating must be one of {', '.join(RATINGS)}, got {rating!r}")
         # a tournament already spends n-1 or n(n-1)/2 judgments: "auto" is one random order
-        self.judge = judge.with_options(orders="random") if judge.orders == "auto" else judge
+        # for a voting judge; a probability judge reads both (one prefill more, no slot prior)
+        if judge.orders == "auto":
+            judge = judge.with_options(orders="both" if judge.spec.score == "prob" else "random")
+        self.judge = judge
         self.method = method
         self.rating = rating
         self.seed = seed

@@ -206,6 +206,13 @@ class JudgeSpec(_Spec):
         labelled = get_protocol(self.protocol).labels is not None
         return replace(self, score="prob" if wants_prob and labelled and not samples else "vote")
 
+    def resolve_auto(self, model: str | None, orders: str) -> JudgeSpec:
+        """Both "auto" fields resolved for `model`: the score first, then the orders, which
+        are `orders` for a voting judge and both for a probability judge (one order would
+        leave its slot prior in p_a, and a second order costs one more prefill)."""
+        spec = self.resolve_score(model)
+        return spec.resolve_orders("both" if spec.score == "prob" else orders)
+
     def resolve_orders(self, auto: str) -> JudgeSpec:
         """This spec with orders="auto" replaced by what the caller does (`auto`)."""
         return self if self.orders != "auto" else replace(self, orders=auto)
@@ -273,6 +280,13 @@ class EngineSpec(_Spec):
         else:
             engine = "llamacpp"
         return replace(self, engine=engine)
+
+    def judged_model(self) -> str | None:
+        """The registry name of the judging model where it is known: llama.cpp without a
+        model runs the embedded default; a server serves whatever it serves."""
+        from reasonrm.engines.models import DEFAULT_MODEL
+
+        return self.model or (DEFAULT_MODEL if self.resolved().engine == "llamacpp" else None)
 
     def result_settings(self) -> dict[str, Any]:
         """What decides the results: the backend (resolved) and the model."""

@@ -24,6 +24,8 @@ def test_default_model_judges_a_pair_from_the_cli(judgment_checker):
         "12 + 30 = 42.",
         "--b",
         "12 + 30 = 52.",
+        "--score",
+        "vote",  # the papers' sampled verdicts; the default's probabilities are tested below
         "--json",
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
