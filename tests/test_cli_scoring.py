@@ -39,7 +39,9 @@ def test_judge_reads_p_a_where_votes_tie(monkeypatch):
     assert j["winner"] == "B" and j["p_a"] < 0.5 and j["margin"] < 0
     assert [s["order"] for s in j["samples"]] == ["AB", "BA"]
     shown = runner.invoke(cli.app, [*args, "--protocol", "direct", "--score", "prob"])
-    assert "P(a better) 0.269" in shown.stdout and "P(first slot) 0.731" in shown.stdout
+    assert "P(a better) 0.269" in shown.stdout and "Winner: B" in shown.stdout
+    table = [line.split() for line in shown.stdout.splitlines() if "first │" in line]
+    assert [row[-4] for row in table] == ["0.731", "0.953"]  # P(first slot) per order
 
 
 def test_calibrate_then_judge_one_order_calibrated(monkeypatch, tmp_path):

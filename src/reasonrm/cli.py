@@ -101,7 +101,11 @@ def judge(
 
 
 def _show(j: Judgment) -> None:
+    if j.p_a is not None and all(s.completion_tokens == 1 for s in j.samples):
+        _show_readings(j)  # probabilities read right after the prompt: no text to show
     for i, s in enumerate(j.samples, start=1):
+        if j.p_a is not None and s.completion_tokens == 1:
+            continue
         shown = "a first" if s.order == "AB" else "b first"
         verdict = s.verdict.winner or f"invalid ({s.verdict.invalid_reason})"
         if s.p_first is not None:  # probability scoring: what the model gave the first slot
@@ -126,6 +130,16 @@ def _show(j: Judgment) -> None:
         f"[bold]Winner: {winner[j.winner]}[/]  ({basis}{agree}; "
         f"{j.completion_tokens} tokens, {j.seconds:.1f}s)"
     )
+
+
+def _show_readings(j: Judgment) -> None:
+    """Probability scoring: what the model gave each slot in each order."""
+    table = Table("order", "P(first slot)", "P(a better), this order", title="Verdict probabilities")
+    for s in j.samples:
+        p_a = s.p_first if s.order == "AB" else 1 - s.p_first
+        shown = "a first" if s.order == "AB" else "b first"
+        table.add_row(shown, f"{s.p_first:.3f}", f"{p_a:.3f}")
+    out.print(table)
 
 
 def _judge_file(judge_: Judge, input: Path, output: Path, settings: dict) -> None:
