@@ -59,7 +59,7 @@ def prometheus_value(text: str, name: str, **labels: str) -> float:
 
 def report(title: str, rows: list[dict]) -> None:
     """A table for people (each script ends with one JSON line for machines)."""
-    console = Console()
+    console = Console(width=max(160, Console().width))  # logs of background runs stay readable
     table = Table(title=title)
     for key in rows[0]:
         table.add_column(key)

@@ -32,8 +32,8 @@ from reasonrm.eval import get_benchmark
 from reasonrm.eval.runner import RESULTS as RESULTS_FILE
 from reasonrm.eval.runner import row_judgments, run, select
 from reasonrm.jsonl import iter_jsonl
-from reasonrm.scoring import read_calibration
-from reasonrm.types import shown_first_won
+from reasonrm.scoring import read_calibration, slot_prior, write_calibration
+from reasonrm.types import Judgment, shown_first_won
 
 MODES: dict[str, dict] = {
     "vote-rrm": dict(protocol="rrm", score="vote", orders="both"),
@@ -43,6 +43,7 @@ MODES: dict[str, dict] = {
     "prob-rrm": dict(protocol="rrm", score="prob", orders="both"),
     "prob-rrm-reason": dict(protocol="rrm", score="prob", reason=True, orders="both"),
     "calibrated-direct-1": dict(protocol="direct", score="calibrated", orders="random"),
+    "calibrated-rrm-1": dict(protocol="rrm", score="calibrated", orders="random"),
     "prob-direct-ref": dict(protocol="direct", score="prob", orders="both", reference="self"),
     "prob-rrm-ref": dict(protocol="rrm", score="prob", orders="both", reference="self"),
 }
@@ -75,8 +76,11 @@ def measure(rows: list[dict], benchmark, wall: dict) -> dict:
     for label in ("A", "B"):
         group = [j for j in ok if j.get("label") == label]
         by_label[label] = (sum(bool(j["correct"]) for j in group) / len(group), len(group)) if group else (None, 0)
+    # one order's verdict (a sample's, mapped back to a/b) right: what one random order scores
+    one_order = [s["verdict"] == j["label"] for j in ok if j.get("label") for s in j["samples"]]
     figures = {
         "pairs": len(judgments),
+        "single_order_accuracy": sum(one_order) / len(one_order) if one_order else None,
         "errors": len(judgments) - len(ok),
         "accuracy": sum(bool(j.get("correct")) for j in judgments) / len(judgments),
         "ties": sum(j["winner"] is None for j in ok),
@@ -103,13 +107,26 @@ def measure(rows: list[dict], benchmark, wall: dict) -> dict:
     return figures
 
 
+def calibrate_on(args, protocol: str, work: Path) -> Path:
+    """The slot prior measured on another run's rows (both orders, probabilities; labels
+    unused), as `reasonrm calibrate` measures it, written beside this run."""
+    if args.calibrate_on is None:
+        raise SystemExit("calibrated modes need --calibration FILE or --calibrate-on RUN_DIR")
+    rows = [row for _, row in iter_jsonl(args.calibrate_on / RESULTS_FILE)]
+    prior, pairs = slot_prior(Judgment.from_dict(j) for row in rows for j in row_judgments(row))
+    path = work / f"calibration-{protocol}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_calibration(path, model=args.model, protocol=protocol, reason=False, prior=prior, pairs=pairs)
+    print(f"slot prior {prior:+.3f} from {pairs} pairs of {args.calibrate_on}", flush=True)
+    return path
+
+
 def run_mode(args, mode: str, engine, benchmark, keys: set[str], source: Path, work: Path) -> dict:
     options = dict(MODES[mode])
     if options["score"] == "calibrated":
-        if args.calibration is None:
-            raise SystemExit(f"{mode} needs --calibration FILE (from `reasonrm calibrate`)")
+        calibration = args.calibration or calibrate_on(args, options["protocol"], work)
         options["slot_prior"] = read_calibration(
-            args.calibration, model=args.model, protocol=options["protocol"], reason=False
+            calibration, model=args.model, protocol=options["protocol"], reason=False
         )
     judge = Judge(engine, seed=args.seed, concurrency=args.concurrency, **options)
     out_dir = work / mode
@@ -146,6 +163,9 @@ def main() -> None:
     ap.add_argument("--context", type=int, default=8192, help="tokens per slot")
     ap.add_argument("--concurrency", type=int, default=8, help="pairs in flight")
     ap.add_argument("--calibration", type=Path, help="slot prior for the calibrated modes")
+    ap.add_argument(
+        "--calibrate-on", type=Path, help="or measure it on this run folder's rows (another seed)"
+    )
     ap.add_argument("--work", type=Path, default=Path("runs/judge_modes"))
     args = ap.parse_args()
     modes = args.modes.split(",")
@@ -168,7 +188,13 @@ def main() -> None:
             results[mode]["command"] = (
                 f"python benchmarks/judge_modes.py {args.benchmark} --sample {args.sample} "
                 f"--seed {args.seed} --modes {mode}"
-                + (f" --calibration {args.calibration}" if MODES[mode]["score"] == "calibrated" else "")
+                + (
+                    f" --calibrate-on {args.calibrate_on}"
+                    if MODES[mode]["score"] == "calibrated" and args.calibrate_on
+                    else f" --calibration {args.calibration}"
+                    if MODES[mode]["score"] == "calibrated"
+                    else ""
+                )
             )
     table = []
     for mode, f in results.items():
@@ -177,6 +203,7 @@ def main() -> None:
                 "mode": mode,
                 "pairs": f["pairs"],
                 "accuracy": f["accuracy"],
+                "one order": f.get("single_order_accuracy"),
                 "label A": f["accuracy_label_a"],
                 "label B": f["accuracy_label_b"],
                 "first slot": f["first_slot_share"],

@@ -1,0 +1,53 @@
+"""benchmarks/judge_modes.py: the figures it reports, from rows made by a scripted judge
+through the same evaluation runner, checked by hand."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from fakes import ScriptedEngine
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import judge_modes  # noqa: E402
+
+from reasonrm import Judge  # noqa: E402
+from reasonrm.eval import get_benchmark  # noqa: E402
+from reasonrm.eval.runner import EvalItem, row_judgments  # noqa: E402
+from reasonrm.types import Comparison  # noqa: E402
+
+pandalm = get_benchmark("pandalm")
+
+
+def items():
+    """Four PandaLM-style pairs: the good answer in slot a twice (gold 1), in b twice."""
+    for i, (a, b) in enumerate([("good", "bad"), ("bad", "good"), ("good", "meh"), ("meh", "good")]):
+        gold = 1 if a == "good" else 2
+        c = Comparison(f"q{i}", a, b, label="A" if gold == 1 else "B", id=str(i))
+        yield EvalItem(str(i), "s", (c,), {"id": str(i), "gold": gold})
+
+
+def first_slot_scorer(chat):
+    """Leans to the first slot, more when it holds 'good': right only in both orders."""
+    first = chat[1]["content"].split("### Assistant 1")[1].split("### Assistant 2")[0]
+    p = 0.95 if "good" in first else 0.7
+    return {"1": p, "2": 1 - p}
+
+
+def test_measure_counts_accuracy_bias_and_probability_quality():
+    judge = Judge(ScriptedEngine(scores=first_slot_scorer), "direct", score="prob", orders="both")
+    rows = []
+    for item in items():
+        (j,) = [judge.judge(c) for c in item.comparisons]
+        rows.append({"key": item.key, **pandalm.make_row(item, [j])})
+    figures = judge_modes.measure(rows, pandalm, {"seconds": 10.0, "pairs": 4})
+    assert figures["accuracy"] == 1.0 and figures["pairs"] == 4
+    assert figures["accuracy_label_a"] == figures["accuracy_label_b"] == 1.0
+    # every single reading names the first slot: half the readings are right, all flip
+    assert figures["first_slot_share"] == 1.0 and figures["flip_rate"] == 1.0
+    assert figures["single_order_accuracy"] == 0.5
+    assert figures["pairs_per_hour"] == 1440.0 and figures["completion_tokens_per_pair"] == 2
+    p = [j["p_a"] for row in rows for j in row_judgments(row)]
+    assert figures["brier"] == pytest.approx(sum((x - (i % 2 == 0)) ** 2 for i, x in enumerate(p)) / 4)
+    assert figures["auc"] == 1.0
