@@ -62,32 +62,36 @@ class CachingEngine(Engine):
         content = [self.model, chat, params if isinstance(params, dict) else asdict(params)]
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
-    async def agenerate(self, chats, params):
+    async def _cached(self, chats, params, ask, entry):
+        """Answers for `chats` from the cache, asking `ask(missing chats)` for the rest and
+        appending each new answer as `entry(answer)` to the cache file."""
         keys = [self.key(c, params) for c in chats]
         missing = [i for i, k in enumerate(keys) if k not in self.cache]
         self.hits += len(chats) - len(missing)
         self.misses += len(missing)
         if missing:
-            fresh = await self.inner.agenerate([chats[i] for i in missing], params)
+            fresh = await ask([chats[i] for i in missing])
             with self.path.open("a") as f:
-                for i, samples in zip(missing, fresh, strict=True):
-                    self.cache[keys[i]] = samples
-                    entry = {"key": keys[i], "samples": [asdict(s) for s in samples]}
-                    f.write(json.dumps(entry) + "\n")
+                for i, answer in zip(missing, fresh, strict=True):
+                    self.cache[keys[i]] = answer
+                    f.write(json.dumps({"key": keys[i], **entry(answer)}) + "\n")
         return [self.cache[k] for k in keys]
 
+    async def agenerate(self, chats, params):
+        return await self._cached(
+            chats,
+            params,
+            lambda missing: self.inner.agenerate(missing, params),
+            lambda samples: {"samples": [asdict(s) for s in samples]},
+        )
+
     async def anext_tokens(self, chats, top=20):
-        keys = [self.key(c, {"next_tokens": top}) for c in chats]
-        missing = [i for i, k in enumerate(keys) if k not in self.cache]
-        self.hits += len(chats) - len(missing)
-        self.misses += len(missing)
-        if missing:
-            fresh = await self.inner.anext_tokens([chats[i] for i in missing], top)
-            with self.path.open("a") as f:
-                for i, read in zip(missing, fresh, strict=True):
-                    self.cache[keys[i]] = read
-                    f.write(json.dumps({"key": keys[i], "next": asdict(read)}) + "\n")
-        return [self.cache[k] for k in keys]
+        return await self._cached(
+            chats,
+            {"next_tokens": top},
+            lambda missing: self.inner.anext_tokens(missing, top),
+            lambda read: {"next": asdict(read)},
+        )
 
     def tokenize(self, text):
         return self.inner.tokenize(text)
