@@ -105,3 +105,15 @@ def test_abstain_below_leaves_the_unsure_pairs_to_people(monkeypatch, tmp_path):
     assert "accuracy on the rest 100.0%" in said
     voted = runner.invoke(cli.app, ["judge", "--input", str(pairs), "--output", str(tmp_path / "v.jsonl"), "--abstain-below", "0.8", "--score", "vote"])
     assert voted.exit_code == 2 and "--score prob" in voted.output
+
+
+def test_pointwise_from_the_command_line(monkeypatch):
+    from test_scoring import rating_model
+
+    patch_engine(monkeypatch, scores=rating_model)
+    args = ["judge", "--prompt", "q", "--a", "a poor answer", "--b", "a good answer", "--score", "pointwise"]
+    shown = runner.invoke(cli.app, args)
+    assert shown.exit_code == 0, shown.output
+    assert "Pointwise ratings" in shown.stdout and "Winner: B" in shown.stdout
+    j = json.loads(runner.invoke(cli.app, [*args, "--json"]).stdout)
+    assert [s["rating"] > 5 for s in j["samples"]] == [False, True] and j["p_a"] < 0.05

@@ -200,11 +200,11 @@ def test_a_label_missing_from_the_top_tokens():
     reader = LabelReader(("1", "2"), "\\boxed{Assistant ")
     only_first = NextToken({"1": math.log(0.9), "x": math.log(0.01)}, 0, 0)
     assert reader.first_logodds(only_first) == pytest.approx(math.log(0.9 / 0.01))
-    with pytest.raises(LabelTokenError, match="neither verdict label"):
+    with pytest.raises(LabelTokenError, match="none of the labels"):
         reader.first_logodds(NextToken({"x": -0.1, "y": -3.0}, 0, 0))
     engine = ScriptedEngine(scores=lambda chat: {"Sure": 0.9, "I": 0.1})
     j = next(Judge(engine, "direct", score="prob").judge_many([Comparison("q?", "x", "y")], errors="return"))
-    assert j.error and "neither verdict label" in j.error and j.winner is None
+    assert j.error and "none of the labels" in j.error and j.winner is None
 
 
 def test_engines_and_protocols_without_probabilities_say_what_works():
@@ -258,3 +258,42 @@ def test_auto_score_is_what_was_measured_best_for_the_model():
     assert judge.spec.score == "prob"
     assert judge.judge(Comparison("q?", BAD, GOOD)).winner == "B"
     assert Judge(ScriptedEngine(["x"]), "direct").spec.score == "vote"
+
+
+def rating_model(chat):
+    """Rates 'good' answers 8 (mostly), the others 3 (mostly), as digit probabilities."""
+    response = chat[1]["content"].split("## Response\n\n")[1]
+    peak = "8" if "good" in response else "3"
+    return {d: (0.8 if d == peak else 0.025) for d in "123456789"}
+
+
+def test_pointwise_rates_each_response_alone_once():
+    engine = ScriptedEngine(scores=rating_model)
+    judge = Judge(engine, score="pointwise")
+    j = judge.judge(Comparison("q?", BAD, GOOD, label="B"))
+    expected_good = 8 * 0.8 + 0.025 * (45 - 8)
+    expected_bad = 3 * 0.8 + 0.025 * (45 - 3)
+    assert [s.rating for s in j.samples] == pytest.approx([expected_bad, expected_good])
+    assert j.p_a == pytest.approx(sigmoid(expected_bad - expected_good)) and j.winner == "B"
+    assert [s.order for s in j.samples] == ["AB", "BA"]  # AB: a's rating; BA: b's
+    # no position: each chat shows one response, continued at the rating prefix
+    assert len(engine.scored) == 2 and all("## Response" in chat[1]["content"] for chat in engine.scored)
+    assert all(chat[-1]["content"] == "Rating: " for chat in engine.scored)
+    assert all(s.verdict.winner is None for s in j.samples) and j.votes["invalid"] == 0
+    # a response seen before is not rated again: a round robin rates n responses once each
+    judge.judge(Comparison("q?", GOOD, "another poor answer"))
+    assert len(engine.scored) == 3
+    assert judge.rate("q?", GOOD) == pytest.approx(expected_good) and len(engine.scored) == 3
+    assert Judgment.from_dict(j.to_dict()).samples[1].rating == pytest.approx(expected_good, abs=1e-6)
+    with pytest.raises(InputError, match="pointwise"):
+        Judge(engine, score="pointwise", votes=3)
+    with pytest.raises(InputError, match="rate\\(\\) needs"):
+        Judge(engine, "direct", score="prob").rate("q?", GOOD)
+
+
+def test_pointwise_digits_are_checked_against_the_tokenizer():
+    def two_tokens_per_digit(text: str) -> list[int]:
+        return [t for ch in text for t in ((ord(ch), 0) if ch.isdigit() else (ord(ch),))]
+
+    with pytest.raises(LabelTokenError, match="pointwise rating"):
+        Judge(ScriptedEngine(scores=rating_model, tokenize=two_tokens_per_digit), score="pointwise")

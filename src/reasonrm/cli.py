@@ -101,10 +101,12 @@ def judge(
 
 
 def _show(j: Judgment) -> None:
-    if j.p_a is not None and all(s.completion_tokens == 1 for s in j.samples):
+    if any(s.rating is not None for s in j.samples):
+        _show_ratings(j)
+    elif j.p_a is not None and all(s.completion_tokens == 1 for s in j.samples):
         _show_readings(j)  # probabilities read right after the prompt: no text to show
     for i, s in enumerate(j.samples, start=1):
-        if j.p_a is not None and s.completion_tokens == 1:
+        if j.p_a is not None and s.completion_tokens <= 1:
             continue
         shown = "a first" if s.order == "AB" else "b first"
         verdict = s.verdict.winner or f"invalid ({s.verdict.invalid_reason})"
@@ -139,6 +141,14 @@ def _show_readings(j: Judgment) -> None:
         p_a = s.p_first if s.order == "AB" else 1 - s.p_first
         shown = "a first" if s.order == "AB" else "b first"
         table.add_row(shown, f"{s.p_first:.3f}", f"{p_a:.3f}")
+    out.print(table)
+
+
+def _show_ratings(j: Judgment) -> None:
+    """Pointwise scoring: each response's rating, read alone."""
+    table = Table("response", "rating (1-9)", title="Pointwise ratings")
+    for s in j.samples:
+        table.add_row("a" if s.order == "AB" else "b", f"{s.rating:.2f}")
     out.print(table)
 
 

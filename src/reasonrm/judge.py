@@ -14,7 +14,8 @@ from dataclasses import fields, replace
 from typing import Any, Literal
 
 from reasonrm.engines.base import Engine, map_in_order, run_sync
-from reasonrm.errors import EngineUnavailableError, ReasonRMError
+from reasonrm import pointwise
+from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
 from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.protocols.base import NO_VERDICT, TRUNCATED
 from reasonrm.scoring import LabelReader, combine, logit, sigmoid
@@ -39,7 +40,8 @@ SOLVE_PROMPT = (
     "Answer the user's request correctly and concisely. For a calculation, a puzzle or code, "
     "work it out step by step and state the final answer plainly."
 )
-REFERENCE_CACHE = 4096  # prompts whose answers are kept
+MEMO_SIZE = 4096  # references and ratings kept for reuse
+POINTWISE = "pointwise rating"  # a rating sample's verdict: none, it compares nothing
 
 
 def comparison_key(c: Comparison) -> str:
@@ -109,10 +111,14 @@ class Judge:
         self.score = self.spec.score
         # probability scoring: the labels are checked against the model's tokenizer now,
         # not discovered as a silent 0.5 later
-        self.reader = (
-            LabelReader.for_engine(self.protocol, engine.tokenize) if self.score != "vote" else None
-        )
-        self._references: OrderedDict[str, asyncio.Future] = OrderedDict()
+        self.reader = self.rater = None
+        if self.score == "pointwise":
+            self.rater = LabelReader.checked(
+                pointwise.ANSWER_PREFIX, pointwise.LABELS, engine.tokenize, "pointwise rating"
+            )
+        elif self.score != "vote":
+            self.reader = LabelReader.for_engine(self.protocol, engine.tokenize)
+        self._memo: OrderedDict[str, asyncio.Future] = OrderedDict()  # references, ratings
         # comparisons in flight: by default twice what the engine serves at once, so that its
         # slots (or every replica behind the openai engine) stay busy
         self.concurrency = max(1, concurrency or max(16, 2 * engine.capacity))
@@ -161,9 +167,34 @@ class Judge:
         reference, spent = await self._own_reference(c)
         if reference is not None:
             c = replace(c, reference=reference)
-        judgment = await (self._ajudge_scored(c) if self.reader is not None else self._ajudge_voted(c))
+        if self.rater is not None:
+            judgment = await self._ajudge_pointwise(c)
+        elif self.reader is not None:
+            judgment = await self._ajudge_scored(c)
+        else:
+            judgment = await self._ajudge_voted(c)
         judgment.reference, judgment.reference_tokens = reference, spent
         return judgment
+
+    async def _once(self, key: str, make) -> tuple[Any, bool]:
+        """`await make()` once per key (a prompt's reference, a response's rating), shared
+        by every judgment that needs it, also while it is being made; True for the caller
+        that made it. A failure is not kept: the next caller tries again."""
+        if key in self._memo:
+            return await asyncio.shield(self._memo[key]), False
+        future = asyncio.get_running_loop().create_future()
+        self._memo[key] = future
+        if len(self._memo) > MEMO_SIZE:
+            self._memo.popitem(last=False)
+        try:
+            value = await make()
+        except BaseException as e:
+            self._memo.pop(key, None)
+            future.set_exception(e)
+            future.exception()  # retrieved: no "never retrieved" warning if nobody waits
+            raise
+        future.set_result(value)
+        return value, True
 
     async def _own_reference(self, c: Comparison) -> tuple[str | None, int]:
         """reference="self": the judge's own answer to the prompt, written without the
@@ -171,25 +202,74 @@ class Judge:
         cost this call. A row's own reference wins; an empty answer gives none."""
         if self.spec.reference != "self" or c.reference is not None:
             return None, 0
-        key = json.dumps(c.prompt, ensure_ascii=False, sort_keys=True)
-        if key in self._references:
-            return await asyncio.shield(self._references[key]), 0
-        future = asyncio.get_running_loop().create_future()
-        self._references[key] = future
-        if len(self._references) > REFERENCE_CACHE:
-            self._references.popitem(last=False)
-        chat = [{"role": "system", "content": SOLVE_PROMPT}, *c.messages]
-        params = SamplingParams(max_tokens=self.spec.reference_tokens, temperature=0.0, seed=0)
-        try:
+
+        async def solve() -> tuple[str | None, int]:
+            chat = [{"role": "system", "content": SOLVE_PROMPT}, *c.messages]
+            params = SamplingParams(max_tokens=self.spec.reference_tokens, temperature=0.0, seed=0)
             ((answer,),) = await self.engine.agenerate([chat], params)
-        except BaseException as e:
-            del self._references[key]  # the next judgment of this prompt tries again
-            future.set_exception(e)
-            future.exception()  # retrieved: no "never retrieved" warning if nobody waits
-            raise
-        text = answer.text.strip() or None
-        future.set_result(text)
-        return text, answer.completion_tokens
+            return answer.text.strip() or None, answer.completion_tokens
+
+        key = "reference|" + json.dumps(c.prompt, ensure_ascii=False, sort_keys=True)
+        (text, tokens), made_here = await self._once(key, solve)
+        return text, tokens if made_here else 0
+
+    async def arate(
+        self, c: Comparison, response: str, order: Order = "AB"
+    ) -> tuple[float, JudgedSample]:
+        """Pointwise: `response` to c's prompt rated alone from 1 to 9 (the digits' mean
+        weighted by their probabilities), once per prompt and response; the reading as a
+        sample (its completion token counted only where it was made), whose `order` says
+        which response it rated: AB for a, BA for b."""
+        assert self.rater is not None
+
+        async def read():
+            chat = pointwise.rating_chat(c, response)
+            chat[-1] = {"role": "assistant", "content": self.rater.cut(pointwise.ANSWER_PREFIX)}
+            (next_token,) = await self.engine.anext_tokens([chat])
+            return self.rater.expected_value(next_token), next_token
+
+        key = "rating|" + json.dumps([c.prompt, response, c.reference], ensure_ascii=False)
+        (rating, next_token), made_here = await self._once(key, read)
+        sample = JudgedSample(
+            text=response,
+            verdict=Verdict(None, POINTWISE),
+            order=order,
+            completion_tokens=1 if made_here else 0,
+            prompt_tokens=next_token.prompt_tokens if made_here else 0,
+            finish_reason="stop",
+            seconds=next_token.seconds if made_here else 0.0,
+            cached_tokens=next_token.cached_tokens if made_here else 0,
+            rating=rating,
+        )
+        return rating, sample
+
+    def rate(self, prompt: str | list[Message], response: str) -> float:
+        """Pointwise rating of one response, 1 to 9 (score="pointwise"): a per-completion
+        reward for a GRPO trainer."""
+        if self.rater is None:
+            raise InputError("rate() needs a judge with score='pointwise'")
+        c = Comparison(prompt if isinstance(prompt, str) else tuple(prompt), response, "")
+        rating, _ = run_sync(self.arate(c, response))
+        return rating
+
+    async def _ajudge_pointwise(self, c: Comparison) -> Judgment:
+        """Each response rated alone: no position; p_a = sigmoid(rating a − rating b)."""
+        (ra, sa), (rb, sb) = await asyncio.gather(
+            self.arate(c, c.a, "AB"), self.arate(c, c.b, "BA")
+        )
+        p_a = sigmoid(ra - rb)
+        return Judgment(
+            winner=self._by_probability(p_a),
+            votes={"A": 0, "B": 0, "invalid": 0},
+            samples=[sa, sb],
+            comparison_id=c.id,
+            label=c.label,
+            p_a=p_a,
+        )
+
+    def _by_probability(self, p_a: float) -> Label | None:
+        band = self.spec.tie_band
+        return "A" if p_a > 0.5 + band else "B" if p_a < 0.5 - band else None
 
     async def _ajudge_voted(self, c: Comparison) -> Judgment:
         chats = {
@@ -233,8 +313,7 @@ class Judge:
         for_a = [logit(s.p_first or 0.5) - prior for s in samples]
         for_a = [x if s.order == "AB" else -x for x, s in zip(for_a, samples, strict=True)]
         p_a = combine(for_a)
-        band = self.spec.tie_band
-        winner: Label | None = "A" if p_a > 0.5 + band else "B" if p_a < 0.5 - band else None
+        winner = self._by_probability(p_a)
         agree = None
         if len(orders) == 2:
             sides = [

@@ -36,36 +36,44 @@ def _logsumexp(values: list[float]) -> float:
 
 @dataclass(frozen=True)
 class LabelReader:
-    """How a protocol's verdict labels are read from one model's next-token distribution.
+    """How labels (a protocol's two verdicts, or a rating's digits) are read from one model's
+    next-token distribution after `prefix`.
 
-    `moved` is the end of the protocol's answer prefix that this tokenizer writes together
-    with the label (a space, for tokenizers that have " 1" as one token): it is cut from the
-    prefix sent, so that the next token is the label itself.
+    `moved` is the end of the prefix that this tokenizer writes together with the label (a
+    space, for tokenizers that have " 1" as one token): it is cut from the prefix sent, so
+    that the next token is the label itself.
     """
 
-    labels: tuple[str, str]
+    labels: tuple[str, ...]
     prefix: str
     moved: str = ""
 
     @classmethod
     def for_engine(cls, protocol: Protocol, tokenize: Callable[[str], list[int] | None]) -> LabelReader:
-        """Check at start-up that each label is one token after the prefix, moving the
-        prefix's trailing space to the labels where the tokenizer wants it there. Engines that
-        cannot tokenize (remote servers) get the protocol's split as declared."""
+        """A protocol's verdict labels after its answer prefix, checked at start-up."""
         prefix = protocol.score_prefix(None)
         assert protocol.labels is not None  # score_prefix refuses protocols without labels
-        declared = cls(protocol.labels, prefix)
+        return cls.checked(prefix, protocol.labels, tokenize, f"protocol {protocol.name!r}")
+
+    @classmethod
+    def checked(
+        cls, prefix: str, labels: tuple[str, ...], tokenize: Callable[[str], Any], what: str
+    ) -> LabelReader:
+        """Check that each label is one token after the prefix, moving the prefix's trailing
+        space to the labels where the tokenizer wants it there. Engines that cannot tokenize
+        (remote servers) get the split as declared."""
+        declared = cls(labels, prefix)
         if tokenize(prefix) is None:
             return declared
         tail = prefix[len(prefix.rstrip()) :]
-        candidates = [declared] + ([cls(protocol.labels, prefix, tail)] if tail else [])
+        candidates = [declared] + ([cls(labels, prefix, tail)] if tail else [])
         for reader in candidates:
             if reader._one_token_each(tokenize):
                 return reader
         raise LabelTokenError(
-            f"protocol {protocol.name!r}: the verdict labels {protocol.labels} are not one token "
-            f"each after {prefix!r} for this model's tokenizer, so their probabilities cannot be "
-            "read from one next token: use score='vote'"
+            f"{what}: the labels {labels} are not one token each after {prefix!r} for this "
+            "model's tokenizer, so their probabilities cannot be read from one next token: "
+            "use score='vote'"
         )
 
     def _one_token_each(self, tokenize: Callable[[str], Any]) -> bool:
@@ -81,9 +89,9 @@ class LabelReader:
         """The assistant text to send: `prefix` without what goes with the label."""
         return prefix[: len(prefix) - len(self.moved)] if self.moved else prefix
 
-    def first_logodds(self, next_token: NextToken) -> float:
-        """log P(first label) − log P(second label) at the verdict position. A label missing
-        from the top tokens gets the lowest listed log-probability (an upper bound)."""
+    def label_logprobs(self, next_token: NextToken) -> list[float]:
+        """Each label's log-probability at the position read. A label missing from the top
+        tokens gets the lowest listed log-probability (an upper bound)."""
         mass: dict[str, list[float]] = {label: [] for label in self.labels}
         for token, logprob in next_token.logprobs.items():
             key = token.strip()
@@ -91,13 +99,25 @@ class LabelReader:
                 mass[key].append(logprob)
         if not any(mass.values()):
             raise LabelTokenError(
-                f"neither verdict label {self.labels} is among the model's "
+                f"none of the labels {self.labels} is among the model's "
                 f"{len(next_token.logprobs)} likeliest next tokens after {self.prefix!r}: it "
-                "does not answer in the protocol's format here"
+                "does not answer in the expected format here"
             )
         floor = min(next_token.logprobs.values())
-        first, second = (_logsumexp(mass[label]) if mass[label] else floor for label in self.labels)
+        return [_logsumexp(mass[label]) if mass[label] else floor for label in self.labels]
+
+    def first_logodds(self, next_token: NextToken) -> float:
+        """log P(first label) − log P(second label): a pairwise verdict's log-odds."""
+        first, second = self.label_logprobs(next_token)[:2]
         return first - second
+
+    def expected_value(self, next_token: NextToken) -> float:
+        """The mean of numeric labels (a rating's digits), weighted by their probabilities
+        renormalized over the labels."""
+        logprobs = self.label_logprobs(next_token)
+        top = max(logprobs)
+        weights = [math.exp(lp - top) for lp in logprobs]
+        return sum(float(label) * w for label, w in zip(self.labels, weights, strict=True)) / sum(weights)
 
 
 def combine(logodds_for_a: Iterable[float]) -> float:

@@ -18,7 +18,7 @@ from reasonrm.errors import InputError
 Orders = Literal["auto", "random", "both", "fixed"]
 ORDERS: tuple[str, ...] = ("auto", "random", "both", "fixed")
 ENGINE_CHOICES: tuple[str, ...] = ("auto", "llamacpp", "openai", "transformers")
-SCORES: tuple[str, ...] = ("auto", "vote", "prob", "calibrated")
+SCORES: tuple[str, ...] = ("auto", "vote", "prob", "calibrated", "pointwise")
 REFERENCES: tuple[str, ...] = ("none", "self")
 
 
@@ -118,7 +118,8 @@ class JudgeSpec(_Spec):
         metadata=option(
             "vote: the majority of sampled verdicts; prob: P(a better) read from the verdict "
             "token's probability in each order (p_a); calibrated: prob with the judge's "
-            "slot prior (--calibration) removed; auto: what was measured best for the model "
+            "slot prior (--calibration) removed; pointwise: each response rated 1-9 alone, "
+            "p_a from the difference; auto: what was measured best for the model "
             "(prob for the embedded qwen2.5-1.5b with one vote, else vote).",
             choices=SCORES,
         ),
@@ -167,7 +168,11 @@ class JudgeSpec(_Spec):
 
     def _check_scoring(self, protocol: Any) -> None:
         """What probability scoring needs: labels to read, and options that mean something."""
-        protocol.score_prefix(None)  # refuses a protocol without verdict labels
+        if self.score == "pointwise":  # its own prompt: one response, no verdict labels
+            if self.votes > 1 or self.reason or self.adaptive:
+                raise InputError("score='pointwise' reads one rating per response: no votes, reason or adaptive")
+        else:
+            protocol.score_prefix(None)  # refuses a protocol without verdict labels
         if not self.tie_band < 0.5:
             raise InputError(f"tie_band must be below 0.5, got {self.tie_band!r}")
         if self.votes > 1 and not self.reason:

@@ -182,6 +182,7 @@ class JudgedSample:
     #: probability scoring: P(first slot) at the verdict position, as the model gave it
     p_first: float | None = None
     cached_tokens: int = 0  # of prompt_tokens, those the engine reused from its prompt cache
+    rating: float | None = None  # pointwise: the response's rating, 1 to 9
 
 
 @dataclass
@@ -253,6 +254,7 @@ class Judgment:
                     "forced": s.forced,
                     "p_first": None if s.p_first is None else round(s.p_first, 6),
                     "cached_tokens": s.cached_tokens,
+                    "rating": None if s.rating is None else round(s.rating, 6),
                 }
                 for s in self.samples
             ],
@@ -272,6 +274,7 @@ class Judgment:
                 forced=s.get("forced", False),
                 p_first=s.get("p_first"),
                 cached_tokens=s.get("cached_tokens", 0),
+                rating=s.get("rating"),
             )
             for s in d.get("samples", [])
         ]

@@ -85,6 +85,8 @@ def behaviour(rows: Sequence[dict[str, Any]]) -> Behaviour:
             if samples:
                 b.tokens.append(sum(s["completion_tokens"] for s in samples))
             for s in samples:
+                if s.get("rating") is not None:  # pointwise: a rating, not a verdict
+                    continue
                 b.samples += 1
                 invalid[1] += 1
                 b.forced += bool(s.get("forced"))
