@@ -44,6 +44,7 @@ MODES: dict[str, dict] = {
     "prob-rrm-reason": dict(protocol="rrm", score="prob", reason=True, orders="both"),
     "calibrated-direct-1": dict(protocol="direct", score="calibrated", orders="random"),
     "calibrated-rrm-1": dict(protocol="rrm", score="calibrated", orders="random"),
+    "pointwise": dict(score="pointwise", orders="fixed"),  # no position: orders do not apply
     "prob-direct-ref": dict(protocol="direct", score="prob", orders="both", reference="self"),
     "prob-rrm-ref": dict(protocol="rrm", score="prob", orders="both", reference="self"),
 }

@@ -86,3 +86,12 @@ def test_the_second_order_reuses_the_prompt_prefix_of_the_first(llamacpp_engine)
     # the system prompt and the query are evaluated once; the second order reuses them
     assert second.cached_tokens >= len(long_query.split()) > 0, (first, second)
     assert second.cached_tokens < second.prompt_tokens
+
+
+def test_pointwise_ratings_from_a_real_model(llamacpp_engine):
+    judge = Judge(llamacpp_engine, score="pointwise")
+    j = judge.judge(Comparison("What is the capital of France?", "Paris.", "Berlin."))
+    ratings = [s.rating for s in j.samples]
+    assert all(1.0 <= r <= 9.0 for r in ratings)
+    assert j.p_a == pytest.approx(1 / (1 + math.exp(ratings[1] - ratings[0])), abs=1e-9)
+    assert judge.rate("What is the capital of France?", "Paris.") == pytest.approx(ratings[0])
