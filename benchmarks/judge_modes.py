@@ -92,6 +92,10 @@ def measure(rows: list[dict], benchmark, wall: dict) -> dict:
         "first_slot_share": sum(won) / len(won) if won else None,
         "flip_rate": sum(not j["orders_agree"] for j in both) / len(both) if both else None,
         "prompt_tokens_per_pair": statistics.fmean(j["prompt_tokens"] for j in ok),
+        # what the engine evaluated: the prompt tokens sent less those found in its cache
+        "prompt_tokens_evaluated_per_pair": statistics.fmean(
+            j["prompt_tokens"] - sum(s.get("cached_tokens", 0) for s in j["samples"]) for j in ok
+        ),
         "completion_tokens_per_pair": statistics.fmean(j["completion_tokens"] for j in ok),
         "wall_seconds": round(wall["seconds"], 1),
         "pairs_per_hour": round(3600 * wall["pairs"] / wall["seconds"], 1) if wall["seconds"] else None,
