@@ -77,6 +77,11 @@ class Judge:
     force_verdict: when a sample ends without a verdict (cut off by the token budget, or
       stopped without one), append the protocol's verdict cue and let the model finish with
       `force_tokens` more tokens; the sample is marked `forced`.
+    score: "vote" samples verdicts; "prob" reads P(first slot) at the verdict position in
+      each order (after the judge's own reasoning with reason=True) and combines them into
+      `p_a`; "calibrated" also removes the slot prior; "pointwise" rates each response alone;
+      "auto" (the default) is what was measured best for the model (reasonrm.scoring).
+    reference: "self" answers the prompt first and shows the answer as a reference.
     concurrency: comparisons in flight in `judge_many` (default: twice the engine's capacity,
       at least 16); it decides speed, not results, so it is not part of the spec.
     """
