@@ -36,7 +36,8 @@ def _generate_concurrently(engine: Engine, chats, params: SamplingParams) -> lis
 def overhead(engine: LlamaCppEngine, pairs: list[Comparison], max_tokens: int) -> dict:
     """Same prompts, same greedy params, one at a time; interleaved to share the noise."""
     judge = Judge(
-        engine, "rrm", orders="fixed", max_tokens=max_tokens, force_verdict=False, concurrency=1
+        engine, "rrm", score="vote", orders="fixed", max_tokens=max_tokens, force_verdict=False,
+        concurrency=1,
     )
     params = SamplingParams(max_tokens=max_tokens, temperature=0.0)
     direct_s = judge_s = direct_tok = judge_tok = 0.0
@@ -80,7 +81,7 @@ def overhead(engine: LlamaCppEngine, pairs: list[Comparison], max_tokens: int) -
 def batching(engine: LlamaCppEngine, pairs: list[Comparison], max_tokens: int) -> dict:
     """Four runs over the same prompts: the engine alone and reasonrm, each one at a time
     and all together. The engine's own together/alone ratio is this machine's ceiling."""
-    judge = Judge(engine, "rrm", orders="fixed")
+    judge = Judge(engine, "rrm", score="vote", orders="fixed")
     chats = [
         judge.protocol.render(c if judge.orders_for(c) == ["AB"] else c.swapped()) for c in pairs
     ]
@@ -98,6 +99,7 @@ def batching(engine: LlamaCppEngine, pairs: list[Comparison], max_tokens: int) -
         judge = Judge(
             engine,
             "rrm",
+            score="vote",  # generation is what is timed
             orders="fixed",
             max_tokens=max_tokens,
             force_verdict=False,

@@ -172,7 +172,7 @@ def engine_ceiling(args, pairs) -> tuple[dict, dict]:
 
     def phase(clients: int) -> dict:
         started = time.perf_counter()
-        judge = Judge(engine, "rrm", orders="both", max_tokens=args.max_tokens, concurrency=clients)
+        judge = Judge(engine, "rrm", score="vote", orders="both", max_tokens=args.max_tokens, concurrency=clients)
         judgments = list(judge.judge_many(pairs, errors="return"))
         wall = time.perf_counter() - started
         return {
@@ -186,7 +186,7 @@ def engine_ceiling(args, pairs) -> tuple[dict, dict]:
 
     engine = load_engine("llamacpp", args.model, parallel=args.parallel, context=args.context)
     try:
-        list(Judge(engine, "rrm", max_tokens=args.max_tokens).judge_many(pairs[:2]))  # warm-up
+        list(Judge(engine, "rrm", score="vote", max_tokens=args.max_tokens).judge_many(pairs[:2]))  # warm-up
         return phase(1), phase(args.clients)
     finally:
         engine.close()
@@ -223,7 +223,7 @@ def main() -> None:
     bodies = [pair_body(c) for c in pairs]
     server = Server(
         [
-            "--model", args.model, "--max-tokens", str(args.max_tokens),
+            "--model", args.model, "--max-tokens", str(args.max_tokens), "--score", "vote",
             "--parallel", str(args.parallel), "--context", str(args.context),
         ]
     )  # fmt: skip
