@@ -76,7 +76,11 @@ def measure(rows: list[dict], benchmark, wall: dict) -> dict:
     by_label = {}
     for label in ("A", "B"):
         group = [j for j in ok if j.get("label") == label]
-        by_label[label] = (sum(bool(j["correct"]) for j in group) / len(group), len(group)) if group else (None, 0)
+        by_label[label] = (
+            (sum(bool(j["correct"]) for j in group) / len(group), len(group))
+            if group
+            else (None, 0)
+        )
     # one order's verdict (a sample's, mapped back to a/b) right: what one random order scores
     one_order = [s["verdict"] == j["label"] for j in ok if j.get("label") for s in j["samples"]]
     figures = {
@@ -98,7 +102,9 @@ def measure(rows: list[dict], benchmark, wall: dict) -> dict:
         ),
         "completion_tokens_per_pair": statistics.fmean(j["completion_tokens"] for j in ok),
         "wall_seconds": round(wall["seconds"], 1),
-        "pairs_per_hour": round(3600 * wall["pairs"] / wall["seconds"], 1) if wall["seconds"] else None,
+        "pairs_per_hour": round(3600 * wall["pairs"] / wall["seconds"], 1)
+        if wall["seconds"]
+        else None,
     }
     scored = [(j["p_a"], j["label"]) for j in ok if j.get("p_a") is not None and j.get("label")]
     if scored:
@@ -121,7 +127,9 @@ def calibrate_on(args, protocol: str, work: Path) -> Path:
     prior, pairs = slot_prior(Judgment.from_dict(j) for row in rows for j in row_judgments(row))
     path = work / f"calibration-{protocol}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_calibration(path, model=args.model, protocol=protocol, reason=False, prior=prior, pairs=pairs)
+    write_calibration(
+        path, model=args.model, protocol=protocol, reason=False, prior=prior, pairs=pairs
+    )
     print(f"slot prior {prior:+.3f} from {pairs} pairs of {args.calibrate_on}", flush=True)
     return path
 
@@ -138,8 +146,14 @@ def run_mode(args, mode: str, engine, benchmark, keys: set[str], source: Path, w
     out_dir.mkdir(parents=True, exist_ok=True)
     wall_path = out_dir / "wall.json"
     wall = json.loads(wall_path.read_text()) if wall_path.exists() else {"seconds": 0.0, "pairs": 0}
-    done = {row["key"] for _, row in iter_jsonl(out_dir / RESULTS_FILE)} if (out_dir / RESULTS_FILE).exists() else set()
-    todo = (item for item in benchmark.load(str(source)) if item.key in keys and item.key not in done)
+    done = (
+        {row["key"] for _, row in iter_jsonl(out_dir / RESULTS_FILE)}
+        if (out_dir / RESULTS_FILE).exists()
+        else set()
+    )
+    todo = (
+        item for item in benchmark.load(str(source)) if item.key in keys and item.key not in done
+    )
 
     def on_row(row: dict) -> None:  # wall time of new rows only, so a resumed run adds up
         nonlocal start
@@ -158,7 +172,9 @@ def run_mode(args, mode: str, engine, benchmark, keys: set[str], source: Path, w
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("benchmark", choices=sorted(SOURCES))
     ap.add_argument("--sample", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0, help="sample and judge seed")
@@ -188,7 +204,10 @@ def main() -> None:
     engine = load_engine("llamacpp", args.model, parallel=args.parallel, context=args.context)
     with engine:
         for mode in modes:
-            print(f"{mode}: judging {len(keys)} items of {args.benchmark} (seed {args.seed})", flush=True)
+            print(
+                f"{mode}: judging {len(keys)} items of {args.benchmark} (seed {args.seed})",
+                flush=True,
+            )
             results[mode] = run_mode(args, mode, engine, benchmark, keys, source, work)
             results[mode]["command"] = (
                 f"python benchmarks/judge_modes.py {args.benchmark} --sample {args.sample} "

@@ -36,7 +36,12 @@ def _generate_concurrently(engine: Engine, chats, params: SamplingParams) -> lis
 def overhead(engine: LlamaCppEngine, pairs: list[Comparison], max_tokens: int) -> dict:
     """Same prompts, same greedy params, one at a time; interleaved to share the noise."""
     judge = Judge(
-        engine, "rrm", score="vote", orders="fixed", max_tokens=max_tokens, force_verdict=False,
+        engine,
+        "rrm",
+        score="vote",
+        orders="fixed",
+        max_tokens=max_tokens,
+        force_verdict=False,
         concurrency=1,
     )
     params = SamplingParams(max_tokens=max_tokens, temperature=0.0)

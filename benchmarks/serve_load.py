@@ -172,7 +172,14 @@ def engine_ceiling(args, pairs) -> tuple[dict, dict]:
 
     def phase(clients: int) -> dict:
         started = time.perf_counter()
-        judge = Judge(engine, "rrm", score="vote", orders="both", max_tokens=args.max_tokens, concurrency=clients)
+        judge = Judge(
+            engine,
+            "rrm",
+            score="vote",
+            orders="both",
+            max_tokens=args.max_tokens,
+            concurrency=clients,
+        )
         judgments = list(judge.judge_many(pairs, errors="return"))
         wall = time.perf_counter() - started
         return {
@@ -186,7 +193,9 @@ def engine_ceiling(args, pairs) -> tuple[dict, dict]:
 
     engine = load_engine("llamacpp", args.model, parallel=args.parallel, context=args.context)
     try:
-        list(Judge(engine, "rrm", score="vote", max_tokens=args.max_tokens).judge_many(pairs[:2]))  # warm-up
+        list(
+            Judge(engine, "rrm", score="vote", max_tokens=args.max_tokens).judge_many(pairs[:2])
+        )  # warm-up
         return phase(1), phase(args.clients)
     finally:
         engine.close()

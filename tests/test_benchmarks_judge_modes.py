@@ -22,7 +22,9 @@ pandalm = get_benchmark("pandalm")
 
 def items():
     """Four PandaLM-style pairs: the good answer in slot a twice (gold 1), in b twice."""
-    for i, (a, b) in enumerate([("good", "bad"), ("bad", "good"), ("good", "meh"), ("meh", "good")]):
+    for i, (a, b) in enumerate(
+        [("good", "bad"), ("bad", "good"), ("good", "meh"), ("meh", "good")]
+    ):
         gold = 1 if a == "good" else 2
         c = Comparison(f"q{i}", a, b, label="A" if gold == 1 else "B", id=str(i))
         yield EvalItem(str(i), "s", (c,), {"id": str(i), "gold": gold})
@@ -49,5 +51,7 @@ def test_measure_counts_accuracy_bias_and_probability_quality():
     assert figures["single_order_accuracy"] == 0.5
     assert figures["pairs_per_hour"] == 1440.0 and figures["completion_tokens_per_pair"] == 2
     p = [j["p_a"] for row in rows for j in row_judgments(row)]
-    assert figures["brier"] == pytest.approx(sum((x - (i % 2 == 0)) ** 2 for i, x in enumerate(p)) / 4)
+    assert figures["brier"] == pytest.approx(
+        sum((x - (i % 2 == 0)) ** 2 for i, x in enumerate(p)) / 4
+    )
     assert figures["auc"] == 1.0

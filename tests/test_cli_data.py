@@ -27,12 +27,17 @@ def test_prepare_writes_train_heldout_and_stats(tmp_path):
     assert result.exit_code == 0, result.output
     stats = json.loads(result.stdout)
     assert stats == json.loads((out / "stats.json").read_text())
-    assert (stats["read"], stats["train"], stats["heldout"]) == (22, 16, 5)
+    # 21 usable pairs: 16 to train and 5 held out, each written in both orders
+    assert (stats["read"], stats["train"], stats["heldout"]) == (22, 32, 10)
     assert stats["dropped"] == {"identical_responses": 1} and stats["format"] == "pairs"
-    assert stats["balance"]["train"] == {"A": 8, "B": 8} and stats["protocol"] == "rm-r1"
+    assert stats["balance"]["train"] == {"A": 16, "B": 16} and stats["protocol"] == "rm-r1"
+    assert stats["orders"] == "both"
     train = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
     held = [json.loads(line) for line in (out / "heldout.jsonl").read_text().splitlines()]
-    assert len(train) == 16 and len(held) == 5
+    assert len(train) == 32 and len(held) == 10
+    assert [r["order"] for r in train[:2]] == ["AB", "BA"] and train[0]["pair"] == train[1]["pair"]
+    one = runner.invoke(app, args + ["--out", str(tmp_path / "one"), "--orders", "one", "--json"])
+    assert json.loads(one.stdout)["train"] == 16
     assert "Chatbot A" in train[0]["messages"][-1]["content"]
     table = runner.invoke(app, args)
     assert table.exit_code == 0 and "identical responses" in table.stdout

@@ -22,8 +22,12 @@ def patch_engine(monkeypatch, **engine):
 def pairs_file(tmp_path, n=6):
     path = tmp_path / "pairs.jsonl"
     rows = [
-        {"prompt": f"q{i}", "a": "a good answer" if i % 2 else "a poor answer",
-         "b": "a poor answer" if i % 2 else "a good answer", "label": "A" if i % 2 else "B"}
+        {
+            "prompt": f"q{i}",
+            "a": "a good answer" if i % 2 else "a poor answer",
+            "b": "a poor answer" if i % 2 else "a good answer",
+            "label": "A" if i % 2 else "B",
+        }
         for i in range(n)
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -48,25 +52,59 @@ def test_calibrate_then_judge_one_order_calibrated(monkeypatch, tmp_path):
     patch_engine(monkeypatch, scores=biased_model(bias=2.0))
     pairs = pairs_file(tmp_path)
     calibration = tmp_path / "cal.json"
-    made = runner.invoke(cli.app, ["calibrate", str(pairs), "--protocol", "direct", "--out", str(calibration)])
+    made = runner.invoke(
+        cli.app, ["calibrate", str(pairs), "--protocol", "direct", "--out", str(calibration)]
+    )
     assert made.exit_code == 0, made.output
     stored = json.loads(calibration.read_text())
     assert abs(stored["slot_prior"] - 2.0) < 1e-3 and stored["pairs"] == 6
-    assert (stored["model"], stored["protocol"], stored["reason"]) == ("qwen2.5-1.5b", "direct", False)
+    assert (stored["model"], stored["protocol"], stored["reason"]) == (
+        "qwen2.5-1.5b",
+        "direct",
+        False,
+    )
     assert "the response shown first won 100% of 12 verdicts" in made.output
 
     out = tmp_path / "judged.jsonl"
-    args = ["judge", "--input", str(pairs), "--output", str(out), "--protocol", "direct", "--orders", "fixed"]
-    calibrated = runner.invoke(cli.app, [*args, "--score", "calibrated", "--calibration", str(calibration)])
+    args = [
+        "judge",
+        "--input",
+        str(pairs),
+        "--output",
+        str(out),
+        "--protocol",
+        "direct",
+        "--orders",
+        "fixed",
+    ]
+    calibrated = runner.invoke(
+        cli.app, [*args, "--score", "calibrated", "--calibration", str(calibration)]
+    )
     assert calibrated.exit_code == 0, calibrated.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert all(r["correct"] for r in rows) and len(rows) == 6
     assert rows[0]["settings"]["slot_prior"] == stored["slot_prior"]
 
     # a file measured for another protocol is refused, naming both
-    other = runner.invoke(cli.app, [*args[:-4], "--protocol", "rrm", "--score", "calibrated", "--calibration", str(calibration), "--output", str(tmp_path / "o.jsonl")])
+    other = runner.invoke(
+        cli.app,
+        [
+            *args[:-4],
+            "--protocol",
+            "rrm",
+            "--score",
+            "calibrated",
+            "--calibration",
+            str(calibration),
+            "--output",
+            str(tmp_path / "o.jsonl"),
+        ],
+    )
     assert other.exit_code == 2 and "protocol 'direct', not 'rrm'" in other.output
-    both = runner.invoke(cli.app, [*args, "--score", "calibrated", "--calibration", str(calibration), "--slot-prior", "1"])
+    both = runner.invoke(
+        cli.app,
+        [*args, "--score", "calibrated", "--calibration", str(calibration), "--slot-prior", "1"],
+    )
     assert both.exit_code == 2 and "not both" in both.output
 
 
@@ -95,15 +133,40 @@ def test_abstain_below_leaves_the_unsure_pairs_to_people(monkeypatch, tmp_path):
     ]
     pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "judged.jsonl"
-    args = ["judge", "--input", str(pairs), "--output", str(out), "--protocol", "direct", "--score", "prob"]
+    args = [
+        "judge",
+        "--input",
+        str(pairs),
+        "--output",
+        str(out),
+        "--protocol",
+        "direct",
+        "--score",
+        "prob",
+    ]
     result = runner.invoke(cli.app, [*args, "--abstain-below", "0.8"])
     assert result.exit_code == 0, result.output
-    left = [json.loads(line) for line in (tmp_path / "judged.abstained.jsonl").read_text().splitlines()]
+    left = [
+        json.loads(line) for line in (tmp_path / "judged.abstained.jsonl").read_text().splitlines()
+    ]
     assert [r["prompt"] for r in left] == ["q"] and 0.45 < left[0]["p_a"] < 0.5
     said = " ".join(result.output.split())  # the console wraps long lines
     assert "abstained on 1 of 3 pairs" in said and "coverage 66.7%" in said
     assert "accuracy on the rest 100.0%" in said
-    voted = runner.invoke(cli.app, ["judge", "--input", str(pairs), "--output", str(tmp_path / "v.jsonl"), "--abstain-below", "0.8", "--score", "vote"])
+    voted = runner.invoke(
+        cli.app,
+        [
+            "judge",
+            "--input",
+            str(pairs),
+            "--output",
+            str(tmp_path / "v.jsonl"),
+            "--abstain-below",
+            "0.8",
+            "--score",
+            "vote",
+        ],
+    )
     assert voted.exit_code == 2 and "--score prob" in voted.output
 
 
@@ -111,7 +174,17 @@ def test_pointwise_from_the_command_line(monkeypatch):
     from test_scoring import rating_model
 
     patch_engine(monkeypatch, scores=rating_model)
-    args = ["judge", "--prompt", "q", "--a", "a poor answer", "--b", "a good answer", "--score", "pointwise"]
+    args = [
+        "judge",
+        "--prompt",
+        "q",
+        "--a",
+        "a poor answer",
+        "--b",
+        "a good answer",
+        "--score",
+        "pointwise",
+    ]
     shown = runner.invoke(cli.app, args)
     assert shown.exit_code == 0, shown.output
     assert "Pointwise ratings" in shown.stdout and "Winner: B" in shown.stdout

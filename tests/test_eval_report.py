@@ -152,7 +152,9 @@ def test_a_probability_run_reports_brier_auc_reliability_and_abstention(tmp_path
     rows = []
     for subset in ("alpacaeval-easy", "mt-bench-hard", "donotanswer", "math-prm"):
         for i, p in enumerate([0.9] * 4 + [0.3] * 2 + [0.65] * 4):
-            r = row(subset, str(i), int(p > 0.5), [sample("AB", "A"), sample("BA", "A")], agree=True)
+            r = row(
+                subset, str(i), int(p > 0.5), [sample("AB", "A"), sample("BA", "A")], agree=True
+            )
             r |= {"p_a": p, "label": "A"}
             rows.append(r)
     run_dir = write_run(tmp_path / "run", rows, {"benchmark": "rewardbench"})

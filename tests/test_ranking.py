@@ -313,9 +313,7 @@ def test_a_probability_judge_gives_soft_outcomes_that_break_a_cycle():
 
     def scores(chat):
         user = chat[1]["content"]
-        first, second = (
-            part.split("\n\n")[1] for part in user.split("### Assistant ")[1:3]
-        )
+        first, second = (part.split("\n\n")[1] for part in user.split("### Assistant ")[1:3])
         d = edge.get((first, second), -edge.get((second, first), 0.0))
         p = sigmoid(d)
         return {"1": p, "2": 1 - p}
@@ -324,6 +322,8 @@ def test_a_probability_judge_gives_soft_outcomes_that_break_a_cycle():
     r = soft.rank(PROMPT, ["x", "y", "z"])
     assert r.ranking == [0, 2, 1]
     # a's soft wins: x 0.9 + 0.45, y 0.1 + 0.55, z 0.45 + 0.55
-    expected = bradley_terry(3, [Match(0, 1, 0, 0, BY_JUDGE), Match(1, 2, 0, 1, BY_JUDGE), Match(0, 2, 0, 2, BY_JUDGE)])
+    expected = bradley_terry(
+        3, [Match(0, 1, 0, 0, BY_JUDGE), Match(1, 2, 0, 1, BY_JUDGE), Match(0, 2, 0, 2, BY_JUDGE)]
+    )
     assert expected[0] == pytest.approx(expected[1]) == pytest.approx(expected[2])  # hard: a cycle
     assert [m.judgment.p_a for m in r.matches] == pytest.approx([0.9, 0.45, 0.55])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from fakes import ScriptedEngine
 
 from reasonrm import Judge
 from reasonrm.errors import (
@@ -26,7 +27,6 @@ from reasonrm.scoring import (
     write_calibration,
 )
 from reasonrm.types import Comparison, Judgment, NextToken
-from fakes import ScriptedEngine
 
 GOOD, BAD = "a good answer", "a poor answer"
 
@@ -65,7 +65,9 @@ def test_both_orders_cancel_a_slot_preference_that_sampling_cannot():
     assert j.margin == pytest.approx(2 * sigmoid(1.0) - 1)
     # nothing was sampled: one prefill and one token per order, the answer prefix continued
     assert engine.calls == [] and len(engine.scored) == 2
-    assert all(chat[-1] == {"role": "assistant", "content": "\\boxed{Assistant "} for chat in engine.scored)
+    assert all(
+        chat[-1] == {"role": "assistant", "content": "\\boxed{Assistant "} for chat in engine.scored
+    )
 
 
 def test_b_better_and_a_real_tie():
@@ -181,7 +183,9 @@ def test_labels_follow_the_tokenizer():
     assert merged.first_logodds(NextToken({" 1": math.log(0.75), " 2": math.log(0.25)}, 0, 0)) == (
         pytest.approx(math.log(3))
     )
-    engine = ScriptedEngine(scores=lambda chat: {" 1": 0.2, " 2": 0.8}, tokenize=word_tokenizer(True))
+    engine = ScriptedEngine(
+        scores=lambda chat: {" 1": 0.2, " 2": 0.8}, tokenize=word_tokenizer(True)
+    )
     judge = Judge(engine, "direct", score="prob")
     judge.judge(Comparison("q?", "x", "y"))
     assert engine.scored[0][-1]["content"] == "\\boxed{Assistant"
@@ -203,7 +207,11 @@ def test_a_label_missing_from_the_top_tokens():
     with pytest.raises(LabelTokenError, match="none of the labels"):
         reader.first_logodds(NextToken({"x": -0.1, "y": -3.0}, 0, 0))
     engine = ScriptedEngine(scores=lambda chat: {"Sure": 0.9, "I": 0.1})
-    j = next(Judge(engine, "direct", score="prob").judge_many([Comparison("q?", "x", "y")], errors="return"))
+    j = next(
+        Judge(engine, "direct", score="prob").judge_many(
+            [Comparison("q?", "x", "y")], errors="return"
+        )
+    )
     assert j.error and "none of the labels" in j.error and j.winner is None
 
 
@@ -225,7 +233,9 @@ def test_judgment_round_trip_keeps_probabilities():
     )
     back = Judgment.from_dict(j.to_dict())
     assert back.p_a == pytest.approx(j.p_a, abs=1e-6)
-    assert [s.p_first for s in back.samples] == pytest.approx([s.p_first for s in j.samples], abs=1e-6)
+    assert [s.p_first for s in back.samples] == pytest.approx(
+        [s.p_first for s in j.samples], abs=1e-6
+    )
     assert j.to_dict()["margin"] == pytest.approx(2 * j.p_a - 1, abs=1e-6)
     vote = Judgment("A", {"A": 1, "B": 0, "invalid": 0})
     assert vote.to_dict()["p_a"] is None and vote.margin is None
@@ -277,14 +287,18 @@ def test_pointwise_rates_each_response_alone_once():
     assert j.p_a == pytest.approx(sigmoid(expected_bad - expected_good)) and j.winner == "B"
     assert [s.order for s in j.samples] == ["AB", "BA"]  # AB: a's rating; BA: b's
     # no position: each chat shows one response, continued at the rating prefix
-    assert len(engine.scored) == 2 and all("## Response" in chat[1]["content"] for chat in engine.scored)
+    assert len(engine.scored) == 2 and all(
+        "## Response" in chat[1]["content"] for chat in engine.scored
+    )
     assert all(chat[-1]["content"] == "Rating: " for chat in engine.scored)
     assert all(s.verdict.winner is None for s in j.samples) and j.votes["invalid"] == 0
     # a response seen before is not rated again: a round robin rates n responses once each
     judge.judge(Comparison("q?", GOOD, "another poor answer"))
     assert len(engine.scored) == 3
     assert judge.rate("q?", GOOD) == pytest.approx(expected_good) and len(engine.scored) == 3
-    assert Judgment.from_dict(j.to_dict()).samples[1].rating == pytest.approx(expected_good, abs=1e-6)
+    assert Judgment.from_dict(j.to_dict()).samples[1].rating == pytest.approx(
+        expected_good, abs=1e-6
+    )
     with pytest.raises(InputError, match="pointwise"):
         Judge(engine, score="pointwise", votes=3)
     with pytest.raises(InputError, match="rate\\(\\) needs"):

@@ -5,8 +5,8 @@ a client leaves, metrics, OpenRLHF's /get_reward in both modes, and graceful shu
 from __future__ import annotations
 
 import asyncio
-import math
 import json
+import math
 import time
 from contextlib import asynccontextmanager
 
@@ -655,8 +655,14 @@ async def test_a_probability_judge_serves_p_a_and_continuous_rewards():
     judge = Judge(ScriptedEngine(scores=biased_model(bias=2.0)), "direct", score="prob")
     app = create_app(judge, ServerSettings(timeout=5))
     async with serving(app) as client:
-        judged = await client.post("/v1/judge", json={"pairs": [pair("q", "a poor answer", "a good answer")]})
-        body = {"query": ["<user>q a good answer"], "prompts": ["<user>q "], "labels": ["a poor answer"]}
+        judged = await client.post(
+            "/v1/judge", json={"pairs": [pair("q", "a poor answer", "a good answer")]}
+        )
+        body = {
+            "query": ["<user>q a good answer"],
+            "prompts": ["<user>q "],
+            "labels": ["a poor answer"],
+        }
         rewarded = await client.post("/get_reward", json=body)
     (got,) = judged.json()["judgments"]
     library = judge.judge(Comparison("q", "a poor answer", "a good answer"))
@@ -665,4 +671,6 @@ async def test_a_probability_judge_serves_p_a_and_continuous_rewards():
     # the response beats its reference with P = sigmoid(1): a continuous reward, not +1
     reward = rewarded.json()
     p = 1 / (1 + math.exp(-1.0))
-    assert reward["rewards"] == [pytest.approx(2 * p - 1)] and reward["scores"] == [pytest.approx(p)]
+    assert reward["rewards"] == [pytest.approx(2 * p - 1)] and reward["scores"] == [
+        pytest.approx(p)
+    ]

@@ -116,13 +116,44 @@ def test_indivisible_grpo_batch_is_explained(tmp_path):
     msg = str(e.value)
     assert "per_device_batch_size (3) × gradient_accumulation (1) = 3" in msg
     assert "not divisible by num_generations (4)" in msg
-    # 3 × 4 = 12 divides by 4; more processes count too
-    assert load_settings(path, "grpo", ["gradient_accumulation=4"]).num_generations == 4
+    # 3 × 8 = 24 divides by 4, into 6 prompts: both orders of 3 pairs
+    assert load_settings(path, "grpo", ["gradient_accumulation=8"]).num_generations == 4
+
+
+def test_both_orders_need_whole_pairs_in_each_batch(tmp_path, monkeypatch):
+    # GRPO: 3 × 4 = 12 completions are 3 prompts of 4 generations: one pair's order is cut off
+    path = write(tmp_path, {**BASE, "num_generations": 4, "per_device_batch_size": 3})
+    with pytest.raises(InputError, match="3 prompts of num_generations.*even number of prompts"):
+        load_settings(path, "grpo", ["gradient_accumulation=4"])
+    assert not load_settings(
+        path, "grpo", ["gradient_accumulation=4", "both_orders=false", "consistency=false"]
+    ).both_orders
+    with pytest.raises(InputError, match="consistency.*needs both_orders: true"):
+        load_settings(path, "grpo", ["gradient_accumulation=4", "both_orders=false"])
+    # SFT: rows a step, over every process
+    sft = write(
+        tmp_path, {**BASE, "per_device_batch_size": 1, "gradient_accumulation": 3}, "s.yaml"
+    )
+    with pytest.raises(InputError, match="= 3 rows a step, which cannot hold both orders"):
+        load_settings(sft, "sft")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert load_settings(sft, "sft").gradient_accumulation == 3
+    with pytest.raises(InputError, match="packing mixes rows"):
+        load_settings(sft, "sft", ["packing=true"])
 
 
 def test_world_size_counts_in_the_grpo_batch(tmp_path, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
-    path = write(tmp_path, {**BASE, "num_generations": 4, "per_device_batch_size": 2})
+    path = write(
+        tmp_path,
+        {
+            **BASE,
+            "num_generations": 4,
+            "per_device_batch_size": 2,
+            "both_orders": False,
+            "consistency": False,
+        },
+    )
     assert load_settings(path, "grpo").per_device_batch_size == 2
     monkeypatch.setenv("WORLD_SIZE", "3")
     with pytest.raises(InputError, match="× 3 processes = 6"):
@@ -156,7 +187,7 @@ def test_cpu_arguments(tmp_path):
     s = load_settings(write(tmp_path, BASE), "grpo", ["bf16=true", "num_generations=2"])
     kw = trl_kwargs(s, cuda=False)
     assert kw["use_cpu"] is True and kw["bf16"] is False  # bf16 turned off on a CPU
-    assert kw["num_generations"] == 2 and kw["per_device_train_batch_size"] == 8
+    assert kw["num_generations"] == 2 and kw["per_device_train_batch_size"] == 16
     assert kw["max_steps"] == -1 and kw["report_to"] == "none"
     args = build_trl_args(s, cuda=False)
     assert type(args).__name__ == "GRPOConfig" and args.num_generations == 2
@@ -257,10 +288,12 @@ def test_smoke_data_matches_the_configs():
     sft = load_settings(CONFIGS / "cpu-smoke-sft.yaml", "sft")
     root = CONFIGS.parent
     rows = [json.loads(x) for x in (root / grpo.data / "train.jsonl").read_text().splitlines()]
-    assert len(rows) == 8 and {r["label"] for r in rows} == {"A", "B"}
+    assert len(rows) == 16 and [r["label"] for r in rows] == ["A", "B"] * 8  # 8 pairs
+    assert len({r["pair"] for r in rows}) == 8
     chats = [json.loads(x) for x in (root / sft.data).read_text().splitlines()]
     for row, chat in zip(rows, chats, strict=True):
         assert chat["messages"][:-1] == row["messages"]
+        assert (chat["pair"], chat["label"]) == (row["pair"], row["label"])
         slot = "1" if row["label"] == "A" else "2"
         assert chat["messages"][-1]["content"].endswith(f"\\boxed{{Assistant {slot}}}")
 

@@ -66,10 +66,10 @@ def test_a_judge_that_picks_the_chosen_response_earns_plus_one():
         for r in got.train
     ]
     labels = [r.label for r in got.train]
-    assert set(labels) == {"A", "B"}
-    assert reward(completions=perfect, label=labels) == [1.0] * 20
+    assert labels == ["A", "B"] * 20  # both orders of each pair, one after the other
+    assert reward(completions=perfect, label=labels) == [1.0] * 40
     flipped = [t.replace("1}", "X}").replace("2}", "1}").replace("X}", "2}") for t in perfect]
-    assert reward(completions=flipped, label=labels) == [-1.0] * 20
+    assert reward(completions=flipped, label=labels) == [-1.0] * 40
 
 
 def template(text, first, second):
@@ -89,13 +89,16 @@ def test_no_label_leaks_into_the_prompt(protocol):
         pairs.append(pair(i, prompt=prompt, chosen=f"CHOSEN-{i}", rejected=f"REJECTED-{i}"))
     rows = prepare(pairs, protocol, seed=0).train
     templates = {}
-    for i, r in enumerate(rows):
-        text = json.dumps(r.messages).replace(f"QUESTION {i}", "QUESTION")
+    for r in rows:
+        text = json.dumps(r.messages).replace(f"QUESTION {r.source.split(':')[1]}", "QUESTION")
+        i = int(r.source.split(":")[1])
         assert "CHOSEN" not in template(text, r.a, r.b) and "REJECTED" not in template(
             text, r.a, r.b
         )
         templates.setdefault(i < 20, {}).setdefault(r.label, set()).add(template(text, r.a, r.b))
-        assert set(r.to_dict()) == {"id", "messages", "label", "prompt", "a", "b", "source"}
+        assert set(r.to_dict()) == {
+            *("id", "messages", "label", "prompt", "a", "b", "source", "pair", "order")
+        }
     for shape in templates.values():
         # both labels occur, and with the responses blanked by slot every row reads the same
         assert set(shape) == {"A", "B"} and len(shape["A"] | shape["B"]) == 1
@@ -105,12 +108,16 @@ def test_placement_changes_nothing_but_the_responses_slots():
     p = pair(0, chosen="  The answer is 4.\n", rejected="It is 5.")
     labels = {}
     for seed in range(20):
-        (row,) = prepare([p], seed=seed).train
+        (row,) = prepare([p], seed=seed, orders="one").train
         labels[row.label] = row
-    a_row, b_row = labels["A"], labels["B"]
+    assert labels["A"].id == labels["B"].id == labels["A"].pair  # one order: the pair's id
+    a_row, b_row = prepare([p]).train  # both orders: chosen first, then second
+    assert (a_row.label, a_row.order, b_row.label, b_row.order) == ("A", "AB", "B", "BA")
     assert (a_row.a, a_row.b) == ("The answer is 4.", "It is 5.")  # stripped: no whitespace cue
     assert (b_row.a, b_row.b) == ("It is 5.", "The answer is 4.")
-    assert a_row.id == b_row.id and a_row.prompt == b_row.prompt
+    assert a_row.pair == b_row.pair and a_row.prompt == b_row.prompt
+    assert (a_row.id, b_row.id) == (f"{a_row.pair}-AB", f"{a_row.pair}-BA")
+    assert labels["A"].to_dict() | {"id": a_row.id} == a_row.to_dict()
     for m_a, m_b in zip(a_row.messages, b_row.messages, strict=True):
         assert m_a["role"] == m_b["role"]
         assert template(m_a["content"], a_row.a, a_row.b) == template(
@@ -143,7 +150,7 @@ def test_dropped_rows_are_counted_by_reason():
         "too_long": 1,
         "transcripts_differ_before_reply": 1,
     }
-    assert (got.stats.read, got.stats.kept, got.stats.train) == (11, 2, 2)
+    assert (got.stats.read, got.stats.kept, got.stats.train) == (11, 2, 4)  # rows: 2 per pair
     assert prepare(pairs).stats.kept == 3  # no token limit: the long one stays
 
 
@@ -168,12 +175,16 @@ def test_token_limit_uses_the_rendered_prompt_and_accepts_a_tokenizer():
 def test_heldout_by_count_or_fraction_is_seeded():
     pairs = [pair(i) for i in range(50)]
     by_count = prepare(pairs, heldout=10, seed=4)
-    assert (len(by_count.train), len(by_count.heldout)) == (40, 10)
+    assert (len(by_count.train), len(by_count.heldout)) == (80, 20)  # pairs in both orders
+    assert {r.pair for r in by_count.train}.isdisjoint({r.pair for r in by_count.heldout})
     again = prepare(pairs, heldout=10, seed=4)
     assert [r.to_dict() for r in again.heldout] == [r.to_dict() for r in by_count.heldout]
     other = prepare(pairs, heldout=10, seed=5)
     assert {r.id for r in other.heldout} != {r.id for r in by_count.heldout}
-    assert len(prepare(pairs, heldout=0.2).heldout) == 10
+    assert len(prepare(pairs, heldout=0.2).heldout) == 20
+    assert len(prepare(pairs, heldout=0.2, orders="one").heldout) == 10
+    with pytest.raises(InputError, match="unknown orders"):
+        prepare(pairs, orders="random")
     assert {r.id for r in by_count.train}.isdisjoint({r.id for r in by_count.heldout})
     with pytest.raises(InputError, match="leaves no training rows"):
         prepare(pairs, heldout=50)
@@ -195,7 +206,7 @@ def test_hh_rlhf_real_row_splits_into_history_and_final_replies(shared_data):
 
 
 def test_hh_rlhf_real_file_prepares_balanced(shared_data, tmp_path):
-    prepared, paths = prepare_file(shared_data / HH, tmp_path, heldout=200, seed=0)
+    prepared, paths = prepare_file(shared_data / HH, tmp_path, heldout=200, seed=0, orders="one")
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["format"] == "hh-rlhf" and stats["read"] == 2312
     assert stats["dropped"] == {"empty_response": 4, "transcripts_differ_before_reply": 5}
@@ -298,7 +309,7 @@ def test_pairs_with_a_b_and_label(tmp_path):
     assert (got[0].id, got[0].chosen, got[0].rejected) == ("7", "better", "worse")
     assert got[1].rejected == ""  # null side: dropped and counted, not an error
     prepared = prepare(got)
-    assert prepared.stats.dropped == {"empty_response": 1} and prepared.train[0].id == "7"
+    assert prepared.stats.dropped == {"empty_response": 1} and prepared.train[0].pair == "7"
 
 
 @pytest.mark.parametrize(

@@ -133,8 +133,26 @@ def test_rejection_sampling_keeps_only_label_matching_chains(tmp_path):
     # The SFT stage reads the folder as it is.
     from reasonrm.training.config import SFTSettings
 
-    settings = SFTSettings(model="tiny-random", data=str(tmp_path / "out"), output_dir="x")
+    # (these rows carry no pair: one order per pair, read one by one)
+    settings = SFTSettings(
+        model="tiny-random", data=str(tmp_path / "out"), output_dir="x", both_orders=False
+    )
     assert len(read_sft_chats(settings)) == 3
+    with pytest.raises(InputError, match="no 'pair' field"):
+        read_sft_chats(SFTSettings(model="tiny-random", data=str(tmp_path / "out"), output_dir="x"))
+
+
+def test_pairs_keep_chains_only_in_both_orders(tmp_path):
+    from reasonrm.training.distill import complete_pairs
+
+    rows = [
+        {"id": "p1-AB-1-0", "label": "A", "pair": "p1"},
+        {"id": "p1-AB-1-1", "label": "A", "pair": "p1"},
+        {"id": "p1-BA-1-0", "label": "B", "pair": "p1"},
+        {"id": "p2-AB-1-0", "label": "A", "pair": "p2"},  # p2's other order kept no chain
+        {"id": "r9-1-0", "label": "B"},  # no pair: passes through
+    ]
+    assert [r["id"] for r in complete_pairs(rows)] == ["p1-AB-1-0", "p1-BA-1-0", "r9-1-0"]
 
 
 def test_keep_one_picks_the_first_kept_chain(tmp_path):

@@ -118,6 +118,31 @@ def test_position_bias_shows_in_the_per_label_figures(heldout, tmp_path):
     assert s["predicted"] == {"A": 6, "B": 0, "invalid": 0}
 
 
+def test_both_orders_of_a_pair_give_consistency_and_pair_accuracy(tmp_path):
+    folder = tmp_path / "pairs"
+    folder.mkdir()
+    rrm = get_protocol("rrm")
+    with open(folder / "heldout.jsonl", "w") as f:
+        for i in range(3):  # pair i as q{2i} (right first, label A) and q{2i+1} (label B)
+            for j, label in enumerate("AB"):
+                a, b = ("right", "wrong") if label == "A" else ("wrong", "right")
+                messages = rrm.render(Comparison(prompt=f"q{2 * i + j}", a=a, b=b))
+                row = {"id": f"p{i}-{label}", "pair": f"p{i}", "messages": messages, "label": label}
+                f.write(json.dumps(row) + "\n")
+    # p0: right in both orders; p1: names the first slot twice; p2: wrong twice (consistent)
+    outputs = {"q0": ONE, "q1": TWO, "q2": ONE, "q3": ONE, "q4": TWO, "q5": ONE}
+    rows = read_labelled(folder / "heldout.jsonl")
+    s = evaluate(model(outputs), rows, tmp_path / "e.jsonl").summary
+    assert s["both_orders"] == {
+        "pairs": 3,
+        "agree": 2,
+        "consistency": 0.6667,
+        "right_in_both": 1,
+        "pair_accuracy": 0.3333,
+    }
+    assert s["first_slot_share"] == 0.6667 and s["accuracy"] == 0.5  # 4 of 6 name slot 1
+
+
 def test_resume_judges_nothing_twice(heldout, tmp_path):
     out = tmp_path / "eval.jsonl"
     rows = rows_of(heldout)

@@ -44,8 +44,12 @@ def data(tmp_path_factory):
         for row in prepared.train:
             slot = "1" if row.label == "A" else "2"
             answer = {"role": "assistant", "content": f"Checked. \\boxed{{Assistant {slot}}}"}
-            f.write(json.dumps({"messages": row.messages + [answer]}) + "\n")
+            f.write(json.dumps({"messages": row.messages + [answer], **pair_of(row)}) + "\n")
     return folder
+
+
+def pair_of(row):
+    return {"pair": row.pair, "label": row.label}
 
 
 def settings(stage, data_path, out, *extra):
@@ -61,7 +65,8 @@ def settings(stage, data_path, out, *extra):
     if stage == "sft":
         common += ["per_device_batch_size=2", "max_length=1024"]
     else:
-        common += ["per_device_batch_size=2", "num_generations=2", "max_completion_length=8"]
+        # 2 prompts × 2 generations: both orders of one pair a step
+        common += ["per_device_batch_size=4", "num_generations=2", "max_completion_length=8"]
     return load_settings(None, stage, common + list(extra))
 
 
@@ -87,7 +92,7 @@ def reload(folder):
 def test_sft_full_run_saves_a_loadable_changed_model(data, tmp_path):
     out = tmp_path / "sft"
     result = run_sft(settings("sft", data / "sft.jsonl", out), cuda=False)
-    assert result.global_step == 2 and result.steps_this_run == 2 and result.rows == 4
+    assert result.global_step == 2 and result.steps_this_run == 2 and result.rows == 8
     assert result.resumed_from is None
     losses = [h["loss"] for h in result.log_history if "loss" in h]
     assert len(losses) == 2 and all(loss > 0 for loss in losses)
@@ -134,20 +139,38 @@ def test_grpo_run_prompts_with_the_judge_chat_and_rewards_the_label(data, tmp_pa
     out = tmp_path / "grpo"
     s = settings("grpo", data / "prepared", out)
     result = run_grpo(s, cuda=False, extra_rewards=[length_bonus])
-    assert result.global_step == 2 and result.rows == 4
-    rows = {json.dumps(r["prompt"]): r["label"] for r in grpo_rows(s)}
+    assert result.global_step == 2 and result.rows == 8  # 4 pairs in both orders
+    rows = {json.dumps(r["prompt"]): (r["label"], r["pair"]) for r in grpo_rows(s)}
     assert len(seen) == 2
     for prompts, labels in seen:
-        assert len(prompts) == 2  # 1 prompt × 2 generations a step
+        assert len(prompts) == 4  # 2 prompts × 2 generations a step
         for prompt, label in zip(prompts, labels, strict=True):
-            assert rows[json.dumps(prompt)] == label  # the rendered judge chat and its label
+            assert rows[json.dumps(prompt)][0] == label  # the rendered judge chat and its label
             assert (
                 prompt[0]["role"] == "system" and "## Assistant responses" in prompt[1]["content"]
             )
-    logged = [h for h in result.log_history if "rewards/verdict_rrm/mean" in h]
-    assert len(logged) == 2
-    assert all(h["rewards/verdict_rrm/mean"] == -1.0 for h in logged)  # random model: no verdict
+        # each step holds both orders of one pair
+        assert {rows[json.dumps(p)][1] for p in prompts} == {rows[json.dumps(prompts[0])][1]}
+        assert sorted(labels) == ["A", "A", "B", "B"]
+    logged = [h for h in result.log_history if "rewards/consistent_verdict_rrm/mean" in h]
+    assert len(logged) == 2  # random model: no verdict, so no consistency either
+    assert all(h["rewards/consistent_verdict_rrm/mean"] == -1.0 for h in logged)
+    assert all(h["rewards/both_order_agreement/mean"] == 0.0 for h in logged)
     assert changed(reload(out))
+
+
+def test_sft_reads_both_orders_of_a_pair_together(data, tmp_path):
+    from reasonrm.training.sft import sft_rows
+
+    s = settings("sft", data / "sft.jsonl", tmp_path / "s")
+    chats = sft_rows(s)
+    rows = [json.loads(line) for line in (data / "sft.jsonl").read_text().splitlines()]
+    pair_of_chat = {json.dumps(r["messages"]): r["pair"] for r in rows}
+    pairs = [pair_of_chat[json.dumps(c)] for c in chats]
+    assert len(pairs) == 8 and all(pairs[i] == pairs[i + 1] for i in range(0, 8, 2))
+    assert len(set(pairs)) == 4
+    # the pair order is a seeded shuffle, not the file's
+    assert sft_rows(settings("sft", data / "sft.jsonl", tmp_path / "s", "seed=3")) != chats
 
 
 def test_grpo_resumes_from_the_latest_checkpoint(data, tmp_path):
@@ -170,7 +193,7 @@ def test_cli_runs_the_smoke_config(tmp_path):
     result = CliRunner().invoke(app, args + ["--set", "max_steps=1", "--json"])
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)
-    assert shown["global_step"] == 1 and shown["output_dir"] == str(out) and shown["rows"] == 8
+    assert shown["global_step"] == 1 and shown["output_dir"] == str(out) and shown["rows"] == 16
     assert (out / "config.json").is_file() and (out / "tokenizer.json").is_file()
 
 

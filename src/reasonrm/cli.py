@@ -136,7 +136,9 @@ def _show(j: Judgment) -> None:
 
 def _show_readings(j: Judgment) -> None:
     """Probability scoring: what the model gave each slot in each order."""
-    table = Table("order", "P(first slot)", "P(a better), this order", title="Verdict probabilities")
+    table = Table(
+        "order", "P(first slot)", "P(a better), this order", title="Verdict probabilities"
+    )
     for s in j.samples:
         p_a = s.p_first if s.order == "AB" else 1 - s.p_first
         shown = "a first" if s.order == "AB" else "b first"
@@ -215,9 +217,9 @@ def _run_with_progress(what, unit, runner, worker, input, output, *, settings, n
 @spec_options(judge=("protocol", "reason", "votes", "seed", "max_tokens", "temperature", "top_p"))
 def calibrate(
     input: Annotated[Path, typer.Argument(help="JSONL of pairs (labels are not needed).")],
-    out_file: Annotated[
-        Path, typer.Option("--out", help="The calibration file to write.")
-    ] = Path("calibration.json"),
+    out_file: Annotated[Path, typer.Option("--out", help="The calibration file to write.")] = Path(
+        "calibration.json"
+    ),
     *,
     specs: SpecOptions,
 ) -> None:
@@ -625,6 +627,11 @@ class DataFormat(StrEnum):
     pairs = "pairs"
 
 
+class PairOrders(StrEnum):
+    both = "both"
+    one = "one"
+
+
 @data_app.command("prepare")
 @friendly
 @spec_options(judge=("protocol",), engine=False)
@@ -646,13 +653,18 @@ def data_prepare(
         float, typer.Option(min=0, help="Held-out pairs: a count, or a fraction below 1.")
     ] = 0,
     seed: Annotated[int, typer.Option(help="Seeds the held-out split and A/B placement.")] = 0,
+    orders: Annotated[
+        PairOrders,
+        typer.Option(help="both: two rows per pair, chosen first and second; one: one row."),
+    ] = PairOrders.both,
     split: Annotated[str, typer.Option(help="Hugging Face dataset split.")] = "train",
     as_json: Annotated[bool, typer.Option("--json", help="Print stats.json's object.")] = False,
     *,
     specs: SpecOptions,
 ) -> None:
     """Turn preference pairs into judge-training rows: the protocol's judge prompt with the
-    chosen response placed as A or B (balanced, seeded) and the label to reward."""
+    chosen response as A and as B (both orders, the default), or placed once (balanced,
+    seeded), and the label to reward."""
     from reasonrm.training.data import prepare_file
 
     prepared, paths = prepare_file(
@@ -664,6 +676,7 @@ def data_prepare(
         max_tokens=max_tokens,
         heldout=heldout,
         seed=seed,
+        orders=orders.value,
     )
     stats = prepared.stats
     if as_json:

@@ -67,7 +67,11 @@ def reliability(scored: Sequence[Scored], bins: int = 5) -> list[Bin]:
     out = []
     for i, (low, high) in enumerate(zip(edges, edges[1:], strict=False)):
         last = i == bins - 1
-        inside = [s for s in scored if low <= confidence(s[0]) < high or (last and confidence(s[0]) == high)]
+        inside = [
+            s
+            for s in scored
+            if low <= confidence(s[0]) < high or (last and confidence(s[0]) == high)
+        ]
         n = len(inside)
         out.append(
             Bin(

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import fields, replace
 from typing import Any, Literal
 
-from reasonrm.engines.base import Engine, map_in_order, run_sync
 from reasonrm import pointwise
+from reasonrm.engines.base import Engine, map_in_order, run_sync
 from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
 from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.protocols.base import NO_VERDICT, TRUNCATED

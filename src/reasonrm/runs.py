@@ -308,14 +308,18 @@ def abstain(input: str | Path, output: str | Path, threshold: float, to: str | P
     rows = {number: row for number, row in iter_jsonl(input)}
     judged = [r for _, r in iter_jsonl(output) if isinstance(r, dict) and r.get("p_a") is not None]
     if not judged:
-        raise InputError(f"{output} holds no judgments with p_a: abstaining needs --score prob or calibrated")
+        raise InputError(
+            f"{output} holds no judgments with p_a: abstaining needs --score prob or calibrated"
+        )
     stats = Abstention(len(judged), 0, 0, 0)
     Path(to).parent.mkdir(parents=True, exist_ok=True)
     with open(to, "w", encoding="utf-8") as out:  # rewritten whole: it follows the output
         for r in judged:
             if confidence(r["p_a"]) < threshold:
                 stats.abstained += 1
-                out.write(json.dumps(rows[r["line"]] | {"p_a": r["p_a"]}, ensure_ascii=False) + "\n")
+                out.write(
+                    json.dumps(rows[r["line"]] | {"p_a": r["p_a"]}, ensure_ascii=False) + "\n"
+                )
             elif r.get("correct") is not None:
                 stats.labelled_kept += 1
                 stats.correct_kept += bool(r["correct"])

@@ -49,7 +49,9 @@ class LabelReader:
     moved: str = ""
 
     @classmethod
-    def for_engine(cls, protocol: Protocol, tokenize: Callable[[str], list[int] | None]) -> LabelReader:
+    def for_engine(
+        cls, protocol: Protocol, tokenize: Callable[[str], list[int] | None]
+    ) -> LabelReader:
         """A protocol's verdict labels after its answer prefix, checked at start-up."""
         prefix = protocol.score_prefix(None)
         assert protocol.labels is not None  # score_prefix refuses protocols without labels
@@ -117,7 +119,9 @@ class LabelReader:
         logprobs = self.label_logprobs(next_token)
         top = max(logprobs)
         weights = [math.exp(lp - top) for lp in logprobs]
-        return sum(float(label) * w for label, w in zip(self.labels, weights, strict=True)) / sum(weights)
+        return sum(float(label) * w for label, w in zip(self.labels, weights, strict=True)) / sum(
+            weights
+        )
 
 
 def combine(logodds_for_a: Iterable[float]) -> float:
@@ -145,7 +149,9 @@ def slot_prior(judgments: Iterable[Judgment]) -> tuple[float, int]:
     return sum(per_pair) / len(per_pair), len(per_pair)
 
 
-def write_calibration(path: str | Path, *, model: str, protocol: str, reason: bool, prior: float, pairs: int) -> None:
+def write_calibration(
+    path: str | Path, *, model: str, protocol: str, reason: bool, prior: float, pairs: int
+) -> None:
     record = {
         "model": model,
         "protocol": protocol,
@@ -164,7 +170,9 @@ def read_calibration(path: str | Path, *, model: str, protocol: str, reason: boo
         record = json.loads(Path(path).read_text())
         stored = {k: record[k] for k in ("model", "protocol", "reason", "slot_prior")}
     except FileNotFoundError:
-        raise CalibrationError(f"no calibration file at {path}: write one with `reasonrm calibrate`") from None
+        raise CalibrationError(
+            f"no calibration file at {path}: write one with `reasonrm calibrate`"
+        ) from None
     except (json.JSONDecodeError, KeyError, TypeError):
         raise CalibrationError(
             f"{path} is not a calibration file from `reasonrm calibrate` (it needs model, "

@@ -170,7 +170,9 @@ class JudgeSpec(_Spec):
         """What probability scoring needs: labels to read, and options that mean something."""
         if self.score == "pointwise":  # its own prompt: one response, no verdict labels
             if self.votes > 1 or self.reason or self.adaptive:
-                raise InputError("score='pointwise' reads one rating per response: no votes, reason or adaptive")
+                raise InputError(
+                    "score='pointwise' reads one rating per response: no votes, reason or adaptive"
+                )
         else:
             protocol.score_prefix(None)  # refuses a protocol without verdict labels
         if not self.tie_band < 0.5:

@@ -60,7 +60,9 @@ def test_distill_with_smollm2(prepared, smollm2_path, tmp_path):
     )
     rrm = get_protocol("rrm")
     train = _lines(out / "train.jsonl")
-    assert len(train) == stats["sft_rows"] == stats["rows_with_kept_chain"]  # keep 1
+    # keep 1: a chain per row, less those whose pair's other order kept none
+    without = stats["sft_rows_without_other_order"]
+    assert len(train) == stats["sft_rows"] == stats["rows_with_kept_chain"] - without
     for row in train:
         assert row["messages"][-1]["role"] == "assistant"
         assert "(The better response is" not in json.dumps(row["messages"])
@@ -79,10 +81,12 @@ def test_evaluate_smollm2(prepared, smollm2_path, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["engine"] == "llamacpp" and report["protocol"] == "rrm"
-    assert report["rows"] + report["skipped_too_long"] == 3
+    assert report["rows"] + report["skipped_too_long"] == 6  # 3 held-out pairs, both orders
     assert report["valid"] + report["invalid"] == report["rows"]
     assert sum(s["rows"] for s in report["by_label"].values()) == report["rows"]
     assert 0 <= report["correct"] <= report["valid"]
     assert report["completion_tokens"] > 0
     rows = _lines(results)
-    assert len(rows) == 3 and all("text" in r or r["error"] for r in rows)
+    assert len(rows) == 6 and all("text" in r or r["error"] for r in rows)
+    both = report["both_orders"]
+    assert both["pairs"] == 3 and 0 <= both["right_in_both"] <= both["agree"] <= 3

@@ -49,7 +49,12 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     [
         # the README's quick-start pair
         ("What is the capital of Australia?", "Sydney, its largest city.", "Canberra.", "B"),
-        ("14 pens cost 3 dollars each. How much do they cost in all?", "42 dollars.", "52 dollars.", "A"),
+        (
+            "14 pens cost 3 dollars each. How much do they cost in all?",
+            "42 dollars.",
+            "52 dollars.",
+            "A",
+        ),
     ],
 )
 def test_the_default_judge_gets_the_readme_pairs_right(prompt, a, b, better):
@@ -60,7 +65,10 @@ def test_the_default_judge_gets_the_readme_pairs_right(prompt, a, b, better):
 
 def test_a_default_knockout_crowns_the_right_sum(tmp_path):
     candidates = tmp_path / "candidates.jsonl"
-    row = {"prompt": "What is 25 + 17?", "responses": ["25 + 17 = 32", "25 + 17 = 42", "25 + 17 = 52", "25 + 17 = 41"]}
+    row = {
+        "prompt": "What is 25 + 17?",
+        "responses": ["25 + 17 = 32", "25 + 17 = 42", "25 + 17 = 52", "25 + 17 = 41"],
+    }
     candidates.write_text(json.dumps(row) + "\n")
     out = tmp_path / "ranked.jsonl"
     done = run_cli("rank", "--input", str(candidates), "--output", str(out), "--method", "knockout")

@@ -9,14 +9,17 @@ import pytest
 from fake_openai import Handler, completion, serve
 
 from reasonrm import Comparison, Judge
-from reasonrm.engines.openai import OpenAIEngine
 from reasonrm.engines.base import run_sync
+from reasonrm.engines.openai import OpenAIEngine
 from reasonrm.errors import ScoringUnsupportedError
 from reasonrm.protocols import get_protocol
 from reasonrm.scoring import LabelReader, combine, logit
 
 ASK = [
-    {"role": "user", "content": "Which number comes after 1? Answer \\boxed{Assistant 1} or \\boxed{Assistant 2}."},
+    {
+        "role": "user",
+        "content": "Which number comes after 1? Answer \\boxed{Assistant 1} or \\boxed{Assistant 2}.",
+    },
     {"role": "assistant", "content": "\\boxed{Assistant "},
 ]
 
@@ -35,7 +38,10 @@ def test_labels_are_checked_with_the_real_tokenizer(llamacpp_engine):
     # SmolLM2 writes the digit as its own token after a space, as Qwen does
     ids = llamacpp_engine.tokenize(reader.cut(reader.prefix))
     for label in reader.labels:
-        assert len(llamacpp_engine.tokenize(reader.cut(reader.prefix) + reader.moved + label)) == len(ids) + 1
+        assert (
+            len(llamacpp_engine.tokenize(reader.cut(reader.prefix) + reader.moved + label))
+            == len(ids) + 1
+        )
 
 
 def test_openai_engine_reads_the_same_probabilities_over_http(llamacpp_engine, server_url):
@@ -72,7 +78,9 @@ def test_a_server_without_logprobs_is_one_clear_error():
     server, url = serve(NoLogprobs)
     engine = OpenAIEngine(url, model="m")
     try:
-        with pytest.raises(ScoringUnsupportedError, match="returned no token probabilities.*score='vote'"):
+        with pytest.raises(
+            ScoringUnsupportedError, match="returned no token probabilities.*score='vote'"
+        ):
             Judge(engine, "direct", score="prob").judge(Comparison("q", "x", "y"))
     finally:
         engine.close()

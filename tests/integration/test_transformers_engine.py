@@ -122,7 +122,10 @@ def test_next_token_probabilities_match_llamacpp(smollm2_engine, llamacpp_engine
 
     chats = [
         [
-            {"role": "user", "content": f"{q} Answer \\boxed{{Assistant 1}} or \\boxed{{Assistant 2}}."},
+            {
+                "role": "user",
+                "content": f"{q} Answer \\boxed{{Assistant 1}} or \\boxed{{Assistant 2}}.",
+            },
             {"role": "assistant", "content": "\\boxed{Assistant "},
         ]
         for q in ("Which is larger, 1 or 2?", "Pick one.")
@@ -130,9 +133,13 @@ def test_next_token_probabilities_match_llamacpp(smollm2_engine, llamacpp_engine
     ours = run_sync(smollm2_engine.anext_tokens(chats, top=5))
     theirs = run_sync(llamacpp_engine.anext_tokens(chats, top=5))
     for mine, other in zip(ours, theirs, strict=True):
-        assert max(mine.logprobs, key=mine.logprobs.get) == max(other.logprobs, key=other.logprobs.get)
+        assert max(mine.logprobs, key=mine.logprobs.get) == max(
+            other.logprobs, key=other.logprobs.get
+        )
         for token in ("1", "2"):
-            assert math.exp(mine.logprobs[token]) == pytest.approx(math.exp(other.logprobs[token]), abs=0.05)
+            assert math.exp(mine.logprobs[token]) == pytest.approx(
+                math.exp(other.logprobs[token]), abs=0.05
+            )
     assert ours[0].prompt_tokens > ours[1].prompt_tokens  # each chat's own length, not padded
     judge = Judge(smollm2_engine, "direct", score="prob")
     assert judge.judge(Comparison("What is 2 + 2?", "4", "5")).p_a is not None

@@ -167,7 +167,9 @@ class TransformersEngine(Engine):
         for row, n_tokens in enumerate(map(len, ids)):
             entries = [
                 {"token": self.tokenizer.decode([token]), "logprob": value}
-                for value, token in zip(best.values[row].tolist(), best.indices[row].tolist())
+                for value, token in zip(
+                    best.values[row].tolist(), best.indices[row].tolist(), strict=True
+                )
             ]
             results.append(NextToken(top_logprobs(entries, where=self.model), n_tokens, seconds))
         return results

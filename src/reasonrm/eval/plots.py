@@ -105,7 +105,12 @@ def _reliability(plt, path: Path, scored) -> None:
     ax.plot([0.5, 1], [0.5, 1], color="grey", linestyle="--", linewidth=1)
     ax.plot([b.mean_confidence for b in bins], [b.accuracy for b in bins], marker="o")
     for b in bins:
-        ax.annotate(str(b.pairs), (b.mean_confidence, b.accuracy), textcoords="offset points", xytext=(4, -10))
+        ax.annotate(
+            str(b.pairs),
+            (b.mean_confidence, b.accuracy),
+            textcoords="offset points",
+            xytext=(4, -10),
+        )
     ax.set_xlim(0.5, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("confidence, max(p_a, 1 - p_a)")

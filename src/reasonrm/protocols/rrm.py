@@ -41,9 +41,7 @@ def query_text(c: Comparison) -> str:
 
 
 def render_user_turn(c: Comparison, instruction: str) -> str:
-    reference = (
-        f"## Reference answer\n\n{c.reference}\n\n" if c.reference is not None else ""
-    )
+    reference = f"## Reference answer\n\n{c.reference}\n\n" if c.reference is not None else ""
     return (
         f"## Query\n\n{query_text(c)}\n\n{reference}"
         f"## Assistant responses\n\n### Assistant 1\n\n{c.a}\n\n\n### Assistant 2\n\n{c.b}\n\n"

@@ -3,6 +3,8 @@
 - `verdict_rule`: the verifiable reward for training a judge (+1 for the labelled verdict,
   -1 otherwise; RM-R1's strict rule, a format bonus);
 - `verdict`: its adapters for TRL, verl and OpenRLHF (the file verl and OpenRLHF load by path);
+- `consistency`: J1's both-order rule (+1 only when the pair's other order is right too),
+  and the agreement rate GRPO logs;
 - `tournament`: `TournamentReward`, group-relative rewards for a policy from a judge's
   tournament among each prompt's completions;
 - `groups`: which completions form a group, and each group's bracket seed;
@@ -12,6 +14,12 @@
 """
 
 from reasonrm.rewards.completions import response_of, text_of
+from reasonrm.rewards.consistency import (
+    BothOrderAgreement,
+    ConsistentVerdictReward,
+    agreement,
+    consistent_rewards,
+)
 from reasonrm.rewards.groups import (
     FAILURE_REWARD,
     bracket_seed,
@@ -30,13 +38,25 @@ from reasonrm.rewards.tournament import TournamentReward
 from reasonrm.rewards.verdict import (
     VerdictReward,
     compute_score,
+    compute_score_batch,
     make_verdict_reward,
     reward_func,
     verdict_reward,
 )
-from reasonrm.rewards.verdict_rule import RewardDetail, RewardRule, check_label
+from reasonrm.rewards.verdict_rule import (
+    RewardDetail,
+    RewardRule,
+    check_label,
+    score_completions,
+)
 
 __all__ = [
+    "BothOrderAgreement",
+    "ConsistentVerdictReward",
+    "agreement",
+    "consistent_rewards",
+    "compute_score_batch",
+    "score_completions",
     "FAILURE_REWARD",
     "REWARD_VS_REFERENCE",
     "SCORE_VS_REFERENCE",

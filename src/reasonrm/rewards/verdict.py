@@ -3,6 +3,9 @@ completion's verdict names the labelled slot, -1 otherwise) as reward functions 
 trainers: `make_verdict_reward` (TRL `GRPOTrainer(reward_funcs=...)`), `compute_score`
 (verl's `custom_reward_function`), `reward_func` (OpenRLHF's `--remote_rm_url file.py`).
 
+`compute_score_batch` is verl's batch form, which applies the both-order consistency rule
+when the rows name their pairs.
+
 verl and OpenRLHF load a function by name from a file: point them at this one,
 `src/reasonrm/rewards/verdict.py` (installed: `reasonrm/rewards/verdict.py` under
 site-packages). OpenRLHF loads it without registering a module, so this file defines no
@@ -20,8 +23,13 @@ from typing import Any
 
 from reasonrm.errors import InputError
 from reasonrm.protocols import Protocol
-from reasonrm.rewards.completions import response_of, text_of
-from reasonrm.rewards.verdict_rule import DEFAULT_TAIL, RewardDetail, RewardRule
+from reasonrm.rewards.completions import response_of
+from reasonrm.rewards.verdict_rule import (
+    DEFAULT_TAIL,
+    RewardDetail,
+    RewardRule,
+    score_completions,
+)
 
 
 def _rule_from_env(**overrides: Any) -> RewardRule:
@@ -64,12 +72,7 @@ class VerdictReward:
                 "the verdict reward needs a 'label' dataset column ('A' or 'B'); "
                 "rows from `reasonrm data prepare` have one"
             )
-        if len(label) != len(completions):
-            raise InputError(f"{len(completions)} completions but {len(label)} labels")
-        self.last = [
-            self.rule.score(text_of(c), lab, row=i)
-            for i, (c, lab) in enumerate(zip(completions, label, strict=True))
-        ]
+        self.last = score_completions(self.rule, completions, label)
         return [d.reward for d in self.last]
 
 
@@ -109,6 +112,33 @@ def compute_score(
     return _rule_from_env(**kwargs).score(solution_str, ground_truth, row=row).reward
 
 
+def compute_score_batch(
+    data_sources: Sequence[Any],
+    solution_strs: Sequence[str],
+    ground_truths: Sequence[Any],
+    extra_infos: Sequence[dict[str, Any] | None],
+    **kwargs: Any,
+) -> list[float]:
+    """verl's batch reward (`reward_model.reward_manager=batch`, `custom_reward_function.name=
+    compute_score_batch`): the whole batch at once, so when every `extra_info` names its
+    `pair`, J1's both-order consistency rule applies (`reasonrm.rewards.consistency`); rows
+    without one are scored one by one as `compute_score` does."""
+    from reasonrm.rewards.consistency import consistent_rewards
+
+    extras = [e if isinstance(e, dict) else {} for e in extra_infos]
+    protocols = {e.get("protocol") for e in extras} - {None}
+    if len(protocols) > 1:
+        raise InputError(f"one batch, one protocol: got {sorted(protocols)}")
+    if protocols:
+        kwargs = {**kwargs, "protocol": protocols.pop()}
+    rule = _rule_from_env(**kwargs)
+    details = score_completions(rule, solution_strs, ground_truths)
+    pairs = [e.get("pair") for e in extras]
+    if all(p is not None for p in pairs):
+        return consistent_rewards(details, pairs, list(ground_truths), rule)
+    return [d.reward for d in details]
+
+
 # --- OpenRLHF -------------------------------------------------------------------------
 
 
@@ -117,7 +147,10 @@ def reward_func(queries: Sequence[str], prompts: Sequence[str], labels: Sequence
     --label_key label`). `queries` are prompt + response; the response is the text after the prompt. Returns
     {"rewards", "scores", "extra_logs"}: rewards as scored here, scores 1/0 (correct or
     not, for OpenRLHF's 0-1 dynamic filtering), extra_logs accuracy and invalid rate per
-    sample. Torch tensors when torch imports (what OpenRLHF expects), else float lists."""
+    sample. Torch tensors when torch imports (what OpenRLHF expects), else float lists.
+    OpenRLHF hands the function queries, prompts and labels only, with no pair ids and no
+    promise that a pair's two orders share a batch, so the consistency rule is not offered
+    here: use TRL (`reasonrm train grpo`) or verl's batch reward for it."""
     if not len(queries) == len(prompts) == len(labels):
         raise InputError(
             f"{len(queries)} queries, {len(prompts)} prompts and {len(labels)} labels differ"

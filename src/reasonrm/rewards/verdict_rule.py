@@ -25,6 +25,7 @@ the judge on noise. The trainers' adapters are in `reasonrm.rewards.verdict`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.protocols.base import BOTH_VERDICTS
 from reasonrm.protocols.rrm import RRMProtocol
 from reasonrm.protocols.rubrics import RubricsProtocol
+from reasonrm.rewards.completions import text_of
 from reasonrm.types import Verdict
 
 CORRECT, WRONG = 1.0, -1.0
@@ -128,6 +130,18 @@ class RewardRule:
             formed = self.well_formed(completion, verdict)
             reward += self.format_weight if formed else -self.format_weight
         return RewardDetail(verdict, correct, formed, reward)
+
+
+def score_completions(
+    rule: RewardRule, completions: Sequence[Any], labels: Sequence[Any]
+) -> list[RewardDetail]:
+    """Each completion (a string or TRL's message list) scored against its label."""
+    if len(labels) != len(completions):
+        raise InputError(f"{len(completions)} completions but {len(labels)} labels")
+    return [
+        rule.score(text_of(c), lab, row=i)
+        for i, (c, lab) in enumerate(zip(completions, labels, strict=True))
+    ]
 
 
 def check_label(label: Any, row: int = 0) -> str:

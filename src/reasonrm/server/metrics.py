@@ -60,7 +60,9 @@ class Metrics:
         )
         # position diagnostics: first-slot share = first_slot / verdicts, flip rate =
         # order_flips / both_orders (PromQL: rate of one over the other)
-        self.verdicts = Counter("reasonrm_verdicts", "Judge samples with a valid verdict", registry=r)
+        self.verdicts = Counter(
+            "reasonrm_verdicts", "Judge samples with a valid verdict", registry=r
+        )
         self.first_slot = Counter(
             "reasonrm_first_slot_verdicts",
             "Valid verdicts for the response shown first (an unbiased judge: half)",

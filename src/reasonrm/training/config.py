@@ -30,13 +30,18 @@ Fields shared by both stages (`TrainSettings`):
     bf16             null: on when a CUDA GPU supports it. Forced off on a CPU
     dtype            weights as loaded: auto (bfloat16 with bf16, else float32), float32, bfloat16
     resume           true: continue from the latest output_dir/checkpoint-N when there is one
+    both_orders      true (default): every batch holds both orders of each pair it holds
+                     (rows need `pair` and `label`, as `data prepare` writes them; see
+                     `reasonrm.training.both_orders`); false: rows shuffled one by one
     trl              extra TRL config arguments, passed as they are (checked against TRL's
                      field names): the escape hatch for everything not listed here
 
 SFT (`SFTSettings`): `max_length` (rows with more tokens are dropped and counted: truncating
 would cut the verdict off), `loss` (below), `packing`. GRPO (`GRPOSettings`):
 `num_generations`, `max_completion_length`, `temperature`, `top_p`, `beta` (KL weight),
-`protocol`, `strict`, `format_weight` (the verdict reward's rule), `use_vllm` (CUDA only),
+`protocol`, `strict`, `format_weight` (the verdict reward's rule), `consistency` (true, the
+default: a verdict earns +1 only when the pair's other order is right too; see
+`reasonrm.rewards.consistency`), `use_vllm` (CUDA only),
 `vllm_mode`, `vllm_gpu_memory_utilization`.
 
 `loss` for SFT: "completion" (default) trains on the final assistant message only: each
@@ -117,6 +122,7 @@ class TrainSettings(_Strict):
     bf16: bool | None = None
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     resume: bool = True
+    both_orders: bool = True
     trl: dict[str, Any] = Field(default_factory=dict)
 
     STAGE: ClassVar[str] = "sft"
@@ -135,16 +141,37 @@ class TrainSettings(_Strict):
 
 class SFTSettings(TrainSettings):
     learning_rate: float = Field(2e-5, gt=0)
+    per_device_batch_size: int = Field(2, ge=1)  # both orders of a pair
     max_length: int = Field(4096, ge=8)
     loss: Literal["completion", "assistant", "all"] = "completion"
     packing: bool = False
 
     STAGE: ClassVar[str] = "sft"
 
+    @model_validator(mode="after")
+    def _whole_pairs(self) -> SFTSettings:
+        if not self.both_orders:
+            return self
+        if self.packing:
+            raise ValueError(
+                "packing mixes rows across batches, so a batch cannot be kept to both orders "
+                "of its pairs: set packing: false or both_orders: false"
+            )
+        world = _world_size()
+        rows = self.per_device_batch_size * self.gradient_accumulation * world
+        if rows % 2:
+            procs = f" × {world} processes" if world > 1 else ""
+            raise ValueError(
+                f"per_device_batch_size ({self.per_device_batch_size}) × gradient_accumulation "
+                f"({self.gradient_accumulation}){procs} = {rows} rows a step, which cannot hold "
+                "both orders of each pair: make it even, or set both_orders: false"
+            )
+        return self
+
 
 class GRPOSettings(TrainSettings):
     learning_rate: float = Field(1e-6, gt=0)
-    per_device_batch_size: int = Field(8, ge=1)
+    per_device_batch_size: int = Field(16, ge=1)  # both orders of a pair × 8 generations
     num_generations: int = Field(8, ge=2)
     max_completion_length: int = Field(1024, ge=1)
     temperature: float = Field(1.0, gt=0)
@@ -153,6 +180,7 @@ class GRPOSettings(TrainSettings):
     protocol: str = "rrm"
     strict: bool = False
     format_weight: float = Field(0.0, ge=0)
+    consistency: bool = True
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"
     vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1)
@@ -161,7 +189,7 @@ class GRPOSettings(TrainSettings):
 
     @model_validator(mode="after")
     def _divisible(self) -> GRPOSettings:
-        world = int(os.environ.get("WORLD_SIZE", "1"))
+        world = _world_size()
         batch = self.per_device_batch_size * self.gradient_accumulation * world
         if batch % self.num_generations:
             procs = f" × {world} processes" if world > 1 else ""
@@ -171,7 +199,30 @@ class GRPOSettings(TrainSettings):
                 f"not divisible by num_generations ({self.num_generations}): each prompt's "
                 "group of completions must fit whole in a step"
             )
+        if self.consistency and not self.both_orders:
+            raise ValueError(
+                "consistency rewards a verdict by the pair's other order, so it needs "
+                "both_orders: true (or set consistency: false)"
+            )
+        if self.both_orders:
+            self._whole_pairs_per_process()
         return self
+
+    def _whole_pairs_per_process(self) -> None:
+        """Each process generates for and scores its own share of prompts: both orders of
+        a pair must fall in the same share."""
+        steps = self.trl.get("steps_per_generation") or self.gradient_accumulation
+        completions = self.per_device_batch_size * steps
+        prompts, rest = divmod(completions, self.num_generations)
+        if rest or prompts % 2:
+            raise ValueError(
+                f"per_device_batch_size ({self.per_device_batch_size}) × steps per generation "
+                f"({steps}) = {completions} completions each process generates at a time, "
+                f"{completions / self.num_generations:g} prompts of num_generations "
+                f"({self.num_generations}); with both_orders this must be an even number of "
+                "prompts, so a process holds both orders of each pair: raise "
+                "per_device_batch_size, or set both_orders: false"
+            )
 
     @field_validator("protocol")
     @classmethod
@@ -184,6 +235,11 @@ class GRPOSettings(TrainSettings):
 
 
 SETTINGS: dict[str, type[TrainSettings]] = {"sft": SFTSettings, "grpo": GRPOSettings}
+
+
+def _world_size() -> int:
+    """Processes in this run (accelerate and torchrun set WORLD_SIZE)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 # --- loading --------------------------------------------------------------------------

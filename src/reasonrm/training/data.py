@@ -19,15 +19,20 @@ present but null or blank is dropped and counted (real data sets have them).
 
 `prepare` then, in this order: drops rows with an empty prompt or response, identical
 responses, exact duplicates and (with `max_tokens`) rendered prompts over the limit,
-counting each reason; splits off a seeded held-out set; places chosen in slot A or B so
-that exactly half (±1) of each split has label A (seeded); and renders the protocol's
-judge prompt with the protocol's own `render`, so training sees exactly what judging
-sends. The rendering gets no label, and responses are stripped of surrounding whitespace,
+counting each reason; splits off a seeded held-out set of pairs; writes each pair in both
+orders (`orders="both"`, the default: chosen in slot A, then in slot B, so a judge that
+names a slot is right exactly half the time), or in one order (`orders="one"`: chosen in
+slot A or B so that exactly half (±1) of each split has label A, seeded); and renders the
+protocol's judge prompt with the protocol's own `render`, so training sees exactly what
+judging sends. The rendering gets no label, and responses are stripped of surrounding whitespace,
 so neither a name, a tag, the order nor formatting can hint which one was chosen.
 
 Output rows (train.jsonl, heldout.jsonl; `JudgeRow.to_dict`):
 
-    id        the input's id, else a hash of the pair's content (the same for any seed)
+    id        unique per row: the pair's id, then "-AB" or "-BA" with both orders
+    pair      the pair's id: the input's id, else a hash of its content (the same for any
+              seed); both orders of a pair share it
+    order     "AB" when the chosen response is shown first (label A), "BA" when second
     messages  the rendered judge chat: what the judge is trained on
     label     "A" or "B": the slot holding the chosen response (the reward's target)
     prompt    the conversation before the responses, always a message list (one type per
@@ -62,6 +67,7 @@ from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.types import Comparison, Message
 
 FORMATS = ("auto", "hh-rlhf", "ultrafeedback", "pairs")
+ORDERS = ("both", "one")
 TokenCounter = Callable[[list[Message]], int]
 
 # drop reasons, in the order they are checked (the readers' own come first: pairs.py)
@@ -127,6 +133,8 @@ class JudgeRow:
     a: str
     b: str
     source: str
+    pair: str
+    order: str
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,6 +145,7 @@ class PrepareStats:
     protocol: str
     seed: int
     max_tokens: int | None
+    orders: str = "both"
     read: int = 0
     kept: int = 0
     train: int = 0
@@ -197,12 +206,24 @@ def _pair_id(p: PreferencePair) -> str:
     return hashlib.sha256(content.encode()).hexdigest()[:16]
 
 
-def _row(p: PreferencePair, label: str, protocol: Protocol) -> JudgeRow:
+def _row(p: PreferencePair, label: str, protocol: Protocol, both: bool) -> JudgeRow:
     chosen, rejected = p.chosen.strip(), p.rejected.strip()
     a, b = (chosen, rejected) if label == "A" else (rejected, chosen)
     # no label on the comparison: the rendering cannot depend on it
     messages = protocol.render(Comparison(prompt=p.prompt, a=a, b=b))
-    return JudgeRow(_pair_id(p), messages, label, [dict(m) for m in p.prompt], a, b, p.where)
+    pair, order = _pair_id(p), "AB" if label == "A" else "BA"
+    row_id = f"{pair}-{order}" if both else pair
+    prompt = [dict(m) for m in p.prompt]
+    return JudgeRow(row_id, messages, label, prompt, a, b, p.where, pair, order)
+
+
+def _rows(
+    pairs: list[PreferencePair], labels: list[str] | None, protocol: Protocol
+) -> list[JudgeRow]:
+    """Each pair in both orders (labels None), or in the order its label places it."""
+    if labels is None:
+        return [_row(p, lab, protocol, True) for p in pairs for lab in ("A", "B")]
+    return [_row(p, lab, protocol, False) for p, lab in zip(pairs, labels, strict=True)]
 
 
 def prepare(
@@ -213,12 +234,16 @@ def prepare(
     count_tokens: TokenCounter = estimate_tokens,
     heldout: float = 0,
     seed: int = 0,
+    orders: str = "both",
 ) -> Prepared:
-    """Filter, split, place and render. `heldout`: a fraction below 1, or a count.
-    `count_tokens` measures a rendered chat (chosen first; the other order has the same
-    text, so it differs by a few tokens at most)."""
+    """Filter, split, place and render. `heldout`: a fraction below 1, or a count, of
+    pairs. `orders`: "both" (two rows per pair) or "one". `count_tokens` measures a
+    rendered chat (chosen first; the other order has the same text, so it differs by a few
+    tokens at most)."""
+    if orders not in ORDERS:
+        raise InputError(f"unknown orders {orders!r}; choose one of: {', '.join(ORDERS)}")
     proto = get_protocol(protocol)
-    stats = PrepareStats(protocol=proto.name, seed=seed, max_tokens=max_tokens)
+    stats = PrepareStats(protocol=proto.name, seed=seed, max_tokens=max_tokens, orders=orders)
     dropped: Counter[str] = Counter()
     seen: set[str] = set()
     kept: list[PreferencePair] = []
@@ -247,12 +272,14 @@ def prepare(
     held = set(rng.sample(range(len(kept)), _heldout_count(heldout, len(kept))))
     train_pairs = [p for i, p in enumerate(kept) if i not in held]
     held_pairs = [p for i, p in enumerate(kept) if i in held]
-    # when both splits are odd, their extra labels differ, so the whole set is balanced too
-    extra = rng.choice("AB")
-    train_labels = _balanced_labels(len(train_pairs), rng, extra)
-    held_labels = _balanced_labels(len(held_pairs), rng, "B" if extra == "A" else "A")
-    train = [_row(p, lab, proto) for p, lab in zip(train_pairs, train_labels, strict=True)]
-    heldout_rows = [_row(p, lab, proto) for p, lab in zip(held_pairs, held_labels, strict=True)]
+    train_labels = held_labels = None
+    if orders == "one":
+        # when both splits are odd, their extra labels differ, so the whole set is balanced too
+        extra = rng.choice("AB")
+        train_labels = _balanced_labels(len(train_pairs), rng, extra)
+        held_labels = _balanced_labels(len(held_pairs), rng, "B" if extra == "A" else "A")
+    train = _rows(train_pairs, train_labels, proto)
+    heldout_rows = _rows(held_pairs, held_labels, proto)
 
     stats.kept, stats.train, stats.heldout = len(kept), len(train), len(heldout_rows)
     stats.balance = {
@@ -288,6 +315,7 @@ def prepare_file(
     count_tokens: TokenCounter = estimate_tokens,
     heldout: float = 0,
     seed: int = 0,
+    orders: str = "both",
 ) -> tuple[Prepared, list[Path]]:
     """Read, prepare and write: what `reasonrm data prepare` runs."""
     get_protocol(protocol)  # an unknown protocol fails before any reading
@@ -299,6 +327,7 @@ def prepare_file(
         count_tokens=count_tokens,
         heldout=heldout,
         seed=seed,
+        orders=orders,
     )
     prepared.stats.format, prepared.stats.input = resolved, str(source)
     return prepared, write_prepared(prepared, out_dir)

@@ -27,8 +27,11 @@ Files in the output folder:
                   long for the teacher's context is tried again).
     train.jsonl   chat-format SFT rows, rebuilt from chains.jsonl at the end of every run
                   (finished, interrupted or failed): {id, messages: [system?, user,
-                  assistant chain], label, source_id, pass}, at most `keep` rows per source
-                  row (its first distinct kept chains, in the order drawn), in data order.
+                  assistant chain], label, source_id, pass, pair}, at most `keep` rows per
+                  source row (its first distinct kept chains, in the order drawn), in data
+                  order. Rows that carry a `pair` (both orders, as `data prepare` writes
+                  them) are kept only for pairs with chains in both orders, as many of each
+                  order as the rarer has, so SFT can read the two orders together.
                   `reasonrm train sft` reads this folder (or the file) as its `data`.
     stats.json    rows, chains drawn, kept, rows with a kept chain, per pass; rows too long
                   for the teacher; SFT rows written; teacher tokens.
@@ -93,6 +96,7 @@ class LabelledChat:
     messages: list[Message]
     label: str
     where: str
+    pair: str | None = None  # both orders of a pair share it (`data prepare`)
 
 
 def data_file(data: str | Path, name: str) -> Path:
@@ -141,7 +145,8 @@ def read_labelled(path: str | Path, limit: int | None = None) -> list[LabelledCh
                 "(results are resumed by id)"
             )
         seen[row_id] = where
-        rows.append(LabelledChat(row_id, chat, row["label"], where))
+        pair = str(row["pair"]) if row.get("pair") is not None else None
+        rows.append(LabelledChat(row_id, chat, row["label"], where, pair))
     if not rows:
         raise InputError(f"{path}: no rows")
     return rows[:limit] if limit else rows
@@ -406,7 +411,28 @@ def sft_rows(
                     "source_id": row.id,
                     "pass": pass_no,
                 }
+                | ({"pair": row.pair} if row.pair is not None else {})
             )
+    return out
+
+
+def complete_pairs(train: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of pairs with kept chains in both orders, as many of each order as the rarer
+    has (SFT reads both orders of a pair together); rows without a pair pass through."""
+    counts: dict[str, dict[str, int]] = {}
+    for r in train:
+        if "pair" in r:
+            counts.setdefault(r["pair"], {"A": 0, "B": 0})[r["label"]] += 1
+    room = {pair: min(c.values()) for pair, c in counts.items()}
+    taken: dict[tuple[str, str], int] = {}
+    out = []
+    for r in train:
+        if "pair" in r:
+            key = (r["pair"], r["label"])
+            if taken.get(key, 0) >= room[r["pair"]]:
+                continue
+            taken[key] = taken.get(key, 0) + 1
+        out.append(r)
     return out
 
 
@@ -491,7 +517,8 @@ def write_outputs(
     stray = {rec["id"] for rec in records.values()} - known
     if stray:
         log.warning("%d rows in %s are not in the data file; they are left out", len(stray), CHAINS)
-    train = sft_rows(rows, records, config.keep)
+    chains = sft_rows(rows, records, config.keep)
+    train = complete_pairs(chains)
     if config.balance:
         train = balanced(train)
     path = out / TRAIN
@@ -502,5 +529,6 @@ def write_outputs(
     stats = distill_stats(
         rows, {k: v for k, v in records.items() if v["id"] in known}, config, protocol, train
     )
+    stats["sft_rows_without_other_order"] = len(chains) - len(complete_pairs(chains))
     (out / STATS).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
     return stats, path

@@ -8,7 +8,9 @@ that never writes the verdict format scores as invalid, which is exactly what fo
 training must fix. Invalid verdicts count as wrong in `accuracy` (as in the training
 reward); `accuracy_valid` is the accuracy over valid verdicts only.
 
-The per-label breakdown exposes position bias: a model that always answers "A" scores
+Rows from `data prepare` hold each pair in both orders (`pair`): `both_orders` reports how
+often the two verdicts of a pair name the same response (consistency) and how often both
+name the chosen one. The per-label breakdown exposes position bias: a model that always answers "A" scores
 100% on rows labelled A and 0% on rows labelled B, 50% overall on balanced data;
 `predicted` counts its verdicts per slot.
 
@@ -45,6 +47,8 @@ async def evaluate_row(
     """One greedy completion of the row's judge prompt and its parsed verdict."""
     params = SamplingParams(max_tokens=max_tokens, temperature=0.0, n=1, seed=0)
     result: dict[str, Any] = {"id": row.id, "label": row.label}
+    if row.pair is not None:
+        result["pair"] = row.pair
     try:
         ((s,),) = await engine.agenerate([row.messages], params)
     except ContextLengthError as e:
@@ -66,6 +70,26 @@ async def evaluate_row(
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def both_orders(judged: list[dict[str, Any]]) -> dict[str, Any]:
+    """Over pairs judged in both orders: how often the two verdicts name the same response
+    (consistency) and how often both name the chosen one (right in both orders)."""
+    picks: dict[str, dict[str, bool | None]] = {}
+    for r in judged:
+        if r.get("pair") is not None:  # verdict == label: the chosen response was named
+            named = None if r["verdict"] is None else r["verdict"] == r["label"]
+            picks.setdefault(r["pair"], {})[r["label"]] = named
+    both = [p for p in picks.values() if len(p) == 2]
+    agree = sum(p["A"] is not None and p["A"] == p["B"] for p in both)
+    right = sum(p["A"] is True and p["B"] is True for p in both)
+    return {
+        "pairs": len(both),
+        "agree": agree,
+        "consistency": _rate(agree, len(both)),
+        "right_in_both": right,
+        "pair_accuracy": _rate(right, len(both)),
+    }
 
 
 def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -103,6 +127,8 @@ def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
             "B": sum(r["verdict"] == "B" for r in judged),
             "invalid": len(judged) - len(valid),
         },
+        "first_slot_share": _rate(sum(r["verdict"] == "A" for r in valid), len(valid)),
+        "both_orders": both_orders(judged),
         "invalid_reasons": dict(sorted(reasons.items())),
         "truncated": sum(r.get("finish_reason") == "length" for r in judged),
         "completion_tokens": completion,

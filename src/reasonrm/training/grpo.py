@@ -8,6 +8,11 @@ samples from its `prompt` column, so the rendered judge chat (`messages`) become
 `label` ("A" or "B") is the column the reward reads, and `id` is kept for logs. The
 original conversation, a and b are not needed (they are inside the rendered chat).
 
+With `both_orders` (the default) each step holds both orders of every pair it holds (rows
+in pair units, TRL's shuffling off) and, with `consistency` (the default), a completion
+earns +1 only when the pair's other order is right by majority too (J1's rule); the
+both-order agreement is logged as `rewards/both_order_agreement/mean`.
+
 Resumable: with `resume` (the default) a rerun continues from the latest
 output_dir/checkpoint-N (optimizer, scheduler, RNG and step count included).
 """
@@ -20,7 +25,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from reasonrm.errors import InputError, MissingDependencyError
-from reasonrm.rewards import check_label, make_verdict_reward
+from reasonrm.rewards import (
+    BothOrderAgreement,
+    ConsistentVerdictReward,
+    RewardRule,
+    VerdictReward,
+    check_label,
+)
+from reasonrm.training.both_orders import pair_units, unit_order
 from reasonrm.training.chats import check_chat, read_data
 from reasonrm.training.checkpoints import load_model, peft_config
 from reasonrm.training.config import GRPOSettings
@@ -31,8 +43,12 @@ log = logging.getLogger(__name__)
 
 
 def grpo_rows(settings: GRPOSettings) -> list[dict[str, Any]]:
-    """{prompt: the judge chat, label, id} per row, checked."""
+    """{prompt: the judge chat, label, id (and pair)} per row, checked; with both_orders,
+    in pair units (`reasonrm.training.both_orders`)."""
     _, rows = read_data(settings)
+    if settings.both_orders:
+        order = unit_order(pair_units(rows), settings.seed)
+        rows = [rows[i] for i in order]
     out = []
     for i, (where, row) in enumerate(rows):
         if "messages" in row:
@@ -53,7 +69,20 @@ def grpo_rows(settings: GRPOSettings) -> list[dict[str, Any]]:
         except InputError:
             raise InputError(f"{where}: label must be 'A' or 'B', got {row['label']!r}") from None
         out.append({"prompt": chat, "label": label, "id": str(row.get("id", i))})
+        if settings.both_orders:
+            out[-1]["pair"] = str(row["pair"])
     return out
+
+
+def reward_functions(
+    settings: GRPOSettings,
+) -> tuple[list[Callable[..., list[float]]], list[float]]:
+    """(the reward functions, their weights): the verdict reward (under the consistency rule
+    when on) and, with it, the both-order agreement logged at weight 0."""
+    rule = RewardRule.make(settings.protocol, settings.strict, settings.format_weight)
+    if settings.consistency:
+        return [ConsistentVerdictReward(rule), BothOrderAgreement(rule)], [1.0, 0.0]
+    return [VerdictReward(rule)], [1.0]
 
 
 def make_trainer(
@@ -73,10 +102,12 @@ def make_trainer(
         raise MissingDependencyError("use_vllm needs vLLM: pip install 'trl[vllm]'")
     rows = grpo_rows(settings)
     model, tokenizer = load_model(settings, cuda)
-    reward = make_verdict_reward(settings.protocol, settings.strict, settings.format_weight)
+    rewards, weights = reward_functions(settings)
+    if "reward_weights" not in settings.trl:
+        args.reward_weights = weights + [1.0] * len(extra_rewards)
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=[reward, *extra_rewards],
+        reward_funcs=[*rewards, *extra_rewards],
         args=args,
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,

@@ -10,6 +10,10 @@ Rows longer than `max_length` tokens are dropped and counted, never truncated (t
 would cut off the verdict at the end). With `loss: completion` (the default) only the last
 message is trained on; see `reasonrm.training.config` for "assistant" and "all".
 
+With `both_orders` (the default) rows are read in pair units and in that order (no
+shuffling), so every batch holds both orders of each pair in it; a pair too long in
+either order is dropped whole.
+
 The model is TRL's SFTTrainer over a full model or a LoRA adapter (peft); the output
 folder loads with `AutoModelForCausalLM.from_pretrained` and with
 `reasonrm judge --engine transformers --model OUTPUT`.
@@ -21,6 +25,7 @@ import logging
 from typing import Any
 
 from reasonrm.errors import InputError, MissingDependencyError
+from reasonrm.training.both_orders import pair_units, unit_order
 from reasonrm.training.chats import check_chat, read_data
 from reasonrm.training.checkpoints import load_model, peft_config
 from reasonrm.training.config import SFTSettings
@@ -32,8 +37,12 @@ log = logging.getLogger(__name__)
 
 
 def sft_rows(settings: SFTSettings) -> list[list[Message]]:
-    """The chats to train on, checked: each ends with a non-empty assistant message."""
+    """The chats to train on, checked: each ends with a non-empty assistant message. With
+    both_orders, in pair units (`reasonrm.training.both_orders`): rows 2k and 2k+1 are the
+    two orders of one pair."""
     _, rows = read_data(settings)
+    if settings.both_orders:
+        rows = [rows[i] for i in unit_order(pair_units(rows), settings.seed)]
     chats = []
     for where, row in rows:
         if "messages" not in row:
@@ -56,8 +65,14 @@ def count_tokens(tokenizer: Any, chat: list[Message]) -> int:
     return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def drop_long(chats: list[list[Message]], tokenizer: Any, max_length: int) -> list[list[Message]]:
-    kept = [c for c in chats if count_tokens(tokenizer, c) <= max_length]
+def drop_long(
+    chats: list[list[Message]], tokenizer: Any, max_length: int, both_orders: bool = False
+) -> list[list[Message]]:
+    """The chats within max_length; with both_orders, a pair goes whole or not at all."""
+    fits = [count_tokens(tokenizer, c) <= max_length for c in chats]
+    if both_orders:  # rows 2k and 2k+1 are one pair's two orders
+        fits = [fits[i] and fits[i ^ 1] for i in range(len(fits))]
+    kept = [c for c, ok in zip(chats, fits, strict=True) if ok]
     if not kept:
         raise InputError(
             f"every row is longer than max_length ({max_length} tokens); raise max_length"
@@ -88,7 +103,7 @@ def check_assistant_loss(tokenizer: Any) -> None:
 def build_dataset(settings: SFTSettings, chats: list[list[Message]], tokenizer: Any) -> Any:
     from datasets import Dataset
 
-    chats = drop_long(chats, tokenizer, settings.max_length)
+    chats = drop_long(chats, tokenizer, settings.max_length, settings.both_orders)
     if settings.loss == "completion":
         return Dataset.from_list([{"prompt": c[:-1], "completion": c[-1:]} for c in chats])
     return Dataset.from_list([{"messages": c} for c in chats])

@@ -61,6 +61,8 @@ def trl_kwargs(settings: TrainSettings, cuda: bool | None = None) -> dict[str, A
         "bf16": bf16_enabled(settings, cuda),
         "use_cpu": not cuda,
     }
+    if settings.both_orders:  # the rows come in pair units: TRL must keep their order
+        kw |= {"shuffle_dataset": False, "train_sampling_strategy": "sequential"}
     if isinstance(settings, SFTSettings):
         kw |= {
             "max_length": settings.max_length,
