@@ -534,3 +534,10 @@ def test_cue_plus_grammar_option_parses_to_that_verdict(name, prefix, open_think
     option = options[pick]
     forced = cut + p.verdict_cue_for(cut) + option
     assert p.parse(forced, truncated=truncated) == Verdict(expected_winner(option))
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+def test_a_bare_verdict_parses_as_the_slot_it_names(name):
+    protocol = get_protocol(name)
+    for winner in "AB":
+        assert protocol.parse(protocol.verdict_text(winner)).winner == winner

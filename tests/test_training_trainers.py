@@ -215,3 +215,29 @@ def test_assistant_only_loss_needs_a_template_trl_supports(data, tmp_path):
     s = settings("sft", data / "sft.jsonl", tmp_path / "a", "loss=assistant")
     with pytest.raises(InputError, match="loss: assistant needs a chat template"):
         run_sft(s, cuda=False)
+
+
+def test_label_only_sft_trains_on_the_protocols_bare_verdict(data, tmp_path):
+    from reasonrm.protocols import get_protocol
+    from reasonrm.training.sft import sft_rows
+
+    s = settings("sft", data / "prepared", tmp_path / "v", "target=verdict")
+    chats = sft_rows(s)
+    rrm = get_protocol("rrm")  # the protocol the data was prepared with (its stats.json)
+    prepared = [json.loads(x) for x in (data / "prepared" / "train.jsonl").read_text().splitlines()]
+    label_of = {json.dumps(r["messages"]): r["label"] for r in prepared}
+    assert len(chats) == 8
+    for chat in chats:
+        label = label_of[json.dumps(chat[:-1])]
+        assert chat[-1] == {"role": "assistant", "content": rrm.verdict_text(label)}
+        assert rrm.parse(chat[-1]["content"]).winner == label
+    result = run_sft(s, cuda=False)
+    assert result.global_step == 2 and result.rows == 8 and changed(reload(tmp_path / "v"))
+    with pytest.raises(InputError, match="rendered with the 'rrm' protocol"):
+        sft_rows(
+            settings("sft", data / "prepared", tmp_path / "w", "target=verdict", "protocol=direct")
+        )
+    with pytest.raises(InputError, match="already has an answer"):
+        sft_rows(
+            settings("sft", data / "sft.jsonl", tmp_path / "x", "target=verdict", "protocol=rrm")
+        )

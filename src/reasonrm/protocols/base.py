@@ -36,6 +36,8 @@ class Protocol(ABC):
     verdict_open: str | None = None
     answer_prefix: str | None = None
     labels: tuple[str, str] | None = None
+    #: what closes a verdict after its label (for writing one: `verdict_text`)
+    answer_suffix: str | None = None
 
     @abstractmethod
     def render(self, c: Comparison) -> list[Message]:
@@ -67,6 +69,13 @@ class Protocol(ABC):
         opening = cue.rfind(self.verdict_open)
         lead = cue[:opening] if opening >= 0 else cue
         return completion + lead + self.answer_prefix
+
+    def verdict_text(self, winner: str) -> str:
+        """The bare verdict naming slot "A" or "B", as the protocol parses it: the target of
+        label-only training (a judge that answers with its verdict alone)."""
+        if self.labels is None or self.answer_suffix is None:
+            raise ScoringUnsupportedError(f"protocol {self.name!r} declares no verdict labels")
+        return self.score_prefix() + self.labels["AB".index(winner)] + self.answer_suffix
 
     @staticmethod
     def missing_verdict(truncated: bool) -> Verdict:

@@ -75,6 +75,7 @@ class RRMProtocol(Protocol):
     verdict_open = "\\boxed{"
     answer_prefix = "\\boxed{Assistant "
     labels = ("1", "2")
+    answer_suffix = "}"
 
     system_prompt = SYSTEM_PROMPT
     instruction = INSTRUCTION

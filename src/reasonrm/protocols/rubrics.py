@@ -76,6 +76,7 @@ class RubricsProtocol(Protocol):
     verdict_open = "<answer>[["
     answer_prefix = "<answer>[["
     labels = ("A", "B")
+    answer_suffix = "]]</answer>"
     default_max_tokens = 1536
 
     def render(self, c: Comparison) -> list[Message]:

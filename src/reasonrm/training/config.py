@@ -37,7 +37,12 @@ Fields shared by both stages (`TrainSettings`):
                      field names): the escape hatch for everything not listed here
 
 SFT (`SFTSettings`): `max_length` (rows with more tokens are dropped and counted: truncating
-would cut the verdict off), `loss` (below), `packing`. GRPO (`GRPOSettings`):
+would cut the verdict off), `loss` (below), `packing`, `target`: "answer" (default: each row
+ends with the assistant message to learn, as `distill` writes them) or "verdict" (label-only
+training, RRM's and DirectJudge's way: rows from `data prepare`, the judge chat and its
+label, and the target is the protocol's bare verdict for the label, `\boxed{Assistant 1}`
+for rrm and direct); `protocol` (for "verdict": the protocol whose verdict to write; by
+default the one the data was prepared with, from its stats.json). GRPO (`GRPOSettings`):
 `num_generations`, `max_completion_length`, `temperature`, `top_p`, `beta` (KL weight),
 `protocol`, `strict`, `format_weight` (the verdict reward's rule), `consistency` (true, the
 default: a verdict earns +1 only when the pair's other order is right too; see
@@ -145,6 +150,8 @@ class SFTSettings(TrainSettings):
     max_length: int = Field(4096, ge=8)
     loss: Literal["completion", "assistant", "all"] = "completion"
     packing: bool = False
+    target: Literal["answer", "verdict"] = "answer"
+    protocol: str | None = None
 
     STAGE: ClassVar[str] = "sft"
 

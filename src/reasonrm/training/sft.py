@@ -5,7 +5,9 @@ Input rows (JSON lines; other fields are ignored):
 
     {"messages": [{"role": "system", ...}?, {"role": "user", ...}, {"role": "assistant", ...}]}
 
-The last message is the assistant's reasoning and verdict, the rest the judge prompt.
+The last message is the assistant's reasoning and verdict, the rest the judge prompt. With
+`target: verdict` (label-only training, no teacher) the rows are `data prepare`'s judge
+chats with their labels, and the answer is the protocol's bare verdict for the label.
 Rows longer than `max_length` tokens are dropped and counted, never truncated (truncation
 would cut off the verdict at the end). With `loss: completion` (the default) only the last
 message is trained on; see `reasonrm.training.config` for "assistant" and "all".
@@ -29,6 +31,7 @@ from reasonrm.training.both_orders import pair_units, unit_order
 from reasonrm.training.chats import check_chat, read_data
 from reasonrm.training.checkpoints import load_model, peft_config
 from reasonrm.training.config import SFTSettings
+from reasonrm.training.distill import resolve_protocol
 from reasonrm.training.run import TrainResult, train_and_save
 from reasonrm.training.trl_args import build_trl_args
 from reasonrm.types import Message
@@ -43,11 +46,14 @@ def sft_rows(settings: SFTSettings) -> list[list[Message]]:
     _, rows = read_data(settings)
     if settings.both_orders:
         rows = [rows[i] for i in unit_order(pair_units(rows), settings.seed)]
+    verdict = verdict_target(settings) if settings.target == "verdict" else None
     chats = []
     for where, row in rows:
         if "messages" not in row:
             raise InputError(f"{where}: missing field 'messages' (a chat ending with the answer)")
         chat = check_chat(row["messages"], where)
+        if verdict is not None:
+            chat = verdict(chat, row, where)
         last = chat[-1]
         if last["role"] != "assistant" or not last["content"].strip():
             raise InputError(
@@ -58,6 +64,24 @@ def sft_rows(settings: SFTSettings) -> list[list[Message]]:
             raise InputError(f"{where}: no user message before the answer")
         chats.append(chat)
     return chats
+
+
+def verdict_target(settings: SFTSettings) -> Any:
+    """For `target: verdict`: a function completing a `data prepare` row's judge chat with
+    the protocol's bare verdict for its label."""
+    protocol = resolve_protocol(settings.data_file(), settings.protocol)
+
+    def complete(chat: list[Message], row: dict[str, Any], where: str) -> list[Message]:
+        if chat[-1]["role"] != "user":
+            raise InputError(
+                f"{where}: target: verdict writes the answer itself, so rows must end with the "
+                "user's turn (rows from `reasonrm data prepare`); this one already has an answer"
+            )
+        if row.get("label") not in ("A", "B"):
+            raise InputError(f"{where}: label must be 'A' or 'B', got {row.get('label')!r}")
+        return [*chat, {"role": "assistant", "content": protocol.verdict_text(row["label"])}]
+
+    return complete
 
 
 def count_tokens(tokenizer: Any, chat: list[Message]) -> int:
