@@ -319,3 +319,43 @@ def test_cli_dry_run_prints_settings_and_trl_arguments():
     shown = json.loads(result.stdout)
     assert shown["settings"]["max_steps"] == 7 and shown["GRPOConfig"]["max_steps"] == 7
     assert shown["GRPOConfig"]["num_generations"] == 4 and shown["GRPOConfig"]["use_cpu"] is True
+
+
+@pytest.mark.parametrize("name", ["gpu-7b-sft.yaml", "gpu-7b-grpo.yaml"])
+def test_gpu_configs_dry_run_builds_what_a_gpu_run_builds(name):
+    stage = stage_of(CONFIGS / name)
+    args = ["train", stage, "--config", str(CONFIGS / name), "--dry-run", "--json"]
+    accel = ["--accelerate-config", str(CONFIGS / "accelerate-zero3.yaml")]
+    result = runner.invoke(app, args + accel)
+    assert result.exit_code == 0, result.output
+    done = json.loads(result.stdout)
+    trl = done["GRPOConfig" if stage == "grpo" else "SFTConfig"]
+    assert trl["bf16"] is True and trl["use_cpu"] is False  # as on the GPU machine
+    assert done["processes"] == 8
+    assert done["accelerate"] == {
+        "distributed_type": "DEEPSPEED",
+        "num_processes": 8,
+        "num_machines": 1,
+        "zero_stage": 3,
+    }
+    assert any("no CUDA GPU here" in note for note in done["notes"])
+    if stage == "grpo":
+        assert trl["use_vllm"] is True and trl["vllm_mode"] == "colocate"
+        assert trl["num_generations"] == 8
+
+
+def test_dry_run_refuses_what_the_gpu_run_would_refuse(tmp_path):
+    ds = json.loads((CONFIGS / "deepspeed-zero3.json").read_text())
+    ds["train_micro_batch_size_per_gpu"] = 2
+    (tmp_path / "ds.json").write_text(json.dumps(ds))
+    accel = yaml.safe_load((CONFIGS / "accelerate-zero3.yaml").read_text())
+    accel["deepspeed_config"]["deepspeed_config_file"] = str(tmp_path / "ds.json")
+    (tmp_path / "accel.yaml").write_text(yaml.safe_dump(accel))
+    base = ["train", "grpo", "--config", str(CONFIGS / "gpu-7b-grpo.yaml"), "--dry-run"]
+    result = runner.invoke(app, base + ["--accelerate-config", str(tmp_path / "accel.yaml")])
+    assert result.exit_code == 2
+    assert "train_micro_batch_size_per_gpu is 2, but the settings say 4" in result.output
+    result = runner.invoke(app, base + ["--set", "trl.nope=1"])
+    assert result.exit_code == 2 and "GRPOConfig has no field(s) nope" in result.output
+    missing = runner.invoke(app, base + ["--accelerate-config", str(tmp_path / "none.yaml")])
+    assert missing.exit_code == 2 and "no such accelerate config" in missing.output

@@ -26,6 +26,7 @@ from reasonrm.cli_common import (
     progress_bar,
     spec_options,
 )
+from reasonrm.errors import InputError
 from reasonrm.jsonl import check_settings, check_settings_file
 
 train_app = typer.Typer(
@@ -46,26 +47,56 @@ SetOpt = Annotated[
     ),
 ]
 DryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", help="Print the settings and TRL arguments; train nothing.")
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Build the settings, TRL arguments (GPU configs too) and accelerate config; "
+        "print them and what only the GPU machine can check; train nothing.",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
+AccelerateOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--accelerate-config",
+        help="With --dry-run: check the run against this accelerate config (its processes, "
+        "its DeepSpeed file).",
+    ),
+]
 
 
-def _train(stage: str, config: Path, overrides: list[str] | None, dry_run: bool, as_json: bool):
+def _train(
+    stage: str,
+    config: Path,
+    overrides: list[str] | None,
+    dry_run: bool,
+    as_json: bool,
+    accelerate_config: Path | None = None,
+):
     from reasonrm.training.config import dump_settings, load_settings
-    from reasonrm.training.trl_args import build_trl_args, trl_kwargs
 
     settings = load_settings(config, stage, overrides or [])  # type: ignore[arg-type]
     if dry_run:
-        args = build_trl_args(settings)  # checks them the way a run would
-        trl = {k: getattr(args, k) for k in trl_kwargs(settings) if hasattr(args, k)}
+        from reasonrm.training.dry_run import dry_run as check
+
+        done = check(settings, accelerate_config)  # builds what a run would, GPU ones too
         if as_json:
-            payload = {"settings": settings.model_dump(mode="json"), type(args).__name__: trl}
-            out.print_json(json.dumps(payload, default=str))
+            out.print_json(json.dumps(done.to_dict(), default=str))
             return
-        out.print(dump_settings(settings), highlight=False, end="")
-        out.print(f"{type(args).__name__}: {json.dumps(trl, default=str)}", highlight=False)
+        out.print(dump_settings(done.settings), highlight=False, end="")
+        out.print(
+            f"{done.trl_class}: {json.dumps(done.trl, default=str)}", highlight=False, markup=False
+        )
+        if done.accelerate:
+            out.print(f"accelerate: {json.dumps(done.accelerate)}", highlight=False)
+        for note in done.notes:
+            out.print(f"note: {note}", highlight=False, markup=False)
         return
+    if accelerate_config is not None:
+        raise InputError(
+            "--accelerate-config is for --dry-run; to train, pass it to accelerate: "
+            "accelerate launch --config_file FILE -m reasonrm.cli train ..."
+        )
     err.print(
         f"[bold]train {stage}[/]: {settings.model} on {settings.data} → {settings.output_dir}",
         highlight=False,
@@ -103,9 +134,10 @@ def train_sft(
     set_: SetOpt = None,
     dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
+    accelerate_config: AccelerateOpt = None,
 ) -> None:
     """Supervised fine-tuning on chat rows ending with the judge's reasoning and verdict."""
-    _train("sft", config, set_, dry_run, as_json)
+    _train("sft", config, set_, dry_run, as_json, accelerate_config)
 
 
 @train_app.command("grpo")
@@ -115,9 +147,10 @@ def train_grpo(
     set_: SetOpt = None,
     dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
+    accelerate_config: AccelerateOpt = None,
 ) -> None:
     """GRPO on `reasonrm data prepare` rows, rewarded +1 for the labelled verdict, else -1."""
-    _train("grpo", config, set_, dry_run, as_json)
+    _train("grpo", config, set_, dry_run, as_json, accelerate_config)
 
 
 # --- distillation and evaluation -------------------------------------------------------
