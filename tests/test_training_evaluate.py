@@ -4,6 +4,7 @@ by hand; no verdict forcing; resuming; rows too long; the CLI."""
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
@@ -200,3 +201,39 @@ def test_cli_evaluate_bad_data_is_one_line(tmp_path):
     )
     assert result.exit_code == 2 and "no such file" in result.output
     assert "Traceback" not in result.output
+
+
+def test_probability_scoring_reads_the_label_and_combines_both_orders(tmp_path):
+    """A student that prefers slot 1 (log-odds +1) but leans to the right response (±0.5): its
+    one-order verdicts all name slot 1, the calibrated and combined ones are right."""
+    folder = tmp_path / "pairs"
+    folder.mkdir()
+    rrm = get_protocol("rrm")
+    with open(folder / "heldout.jsonl", "w") as f:
+        for i in range(4):
+            for label in "AB":
+                a, b = ("right", "wrong") if label == "A" else ("wrong", "right")
+                messages = rrm.render(Comparison(prompt=f"q{i}", a=a, b=b))
+                row = {"id": f"p{i}-{label}", "pair": f"p{i}", "messages": messages, "label": label}
+                f.write(json.dumps(row) + "\n")
+    (folder / "stats.json").write_text(json.dumps({"protocol": "rrm"}))
+
+    def scores(chat):
+        assert chat[-1] == {"role": "assistant", "content": "\\boxed{Assistant "}
+        right_first = chat[-2]["content"].index("right") < chat[-2]["content"].index("wrong")
+        logodds = 1.0 + (0.5 if right_first else -0.5)
+        p1 = 1 / (1 + math.exp(-logodds))
+        return {"1": p1, "2": 1 - p1}
+
+    engine = ScriptedEngine(lambda chat, params: ONE, scores=scores)
+    rows = read_labelled(folder / "heldout.jsonl")
+    s = evaluate(engine, rows, tmp_path / "p.jsonl", "rrm", score="prob").summary
+    assert engine.requests == 0 and len(engine.scored) == 8  # one read per row, no generation
+    assert s["accuracy"] == 0.5 and s["predicted"] == {"A": 8, "B": 0, "invalid": 0}
+    probs = s["probabilities"]
+    assert probs["slot_prior"] == 1.0 and probs["single_order_accuracy"] == 0.5
+    assert probs["single_order_accuracy_calibrated"] == 1.0
+    assert probs["pairs"] == 4 and probs["pair_accuracy"] == 1.0
+    assert probs["brier"] == round((1 - 1 / (1 + math.exp(-0.5))) ** 2, 4)
+    with pytest.raises(InputError, match="not 'pointwise'"):
+        evaluate(engine, rows, tmp_path / "q.jsonl", "rrm", score="pointwise")

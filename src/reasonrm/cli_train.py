@@ -332,11 +332,16 @@ def _default_results(checkpoint: str, data: Path) -> Path:
 @train_app.command("evaluate")
 @friendly
 @spec_options(
-    judge=("protocol", "max_tokens"),
+    judge=("protocol", "max_tokens", "score"),
     engine=("engine", "base_url", "api_key_env", "concurrency", "parallel", "context", "threads"),
     overrides={
         "protocol": DATA_PROTOCOL,
         "max_tokens": {"help": "Token budget per row (default: the protocol's)."},
+        "score": {
+            "default": "vote",
+            "help": "vote: one greedy verdict per row; prob: the verdict's probability "
+            "(both orders combined per pair, and calibrated).",
+        },
     },
 )
 def train_evaluate(
@@ -375,7 +380,8 @@ def train_evaluate(
     engine = specs.engine(model=checkpoint).resolved()
     results = results or _default_results(checkpoint, path)
     settings = {"checkpoint": checkpoint, "engine": engine.engine, "data": str(path.resolve())}
-    check_settings(results, eval_settings(proto, max_tokens, settings))  # before loading
+    score = specs.values["score"]
+    check_settings(results, eval_settings(proto, max_tokens, settings, score))  # before loading
     tally = {"n": 0, "correct": 0, "valid": 0}
     with _open_engine(engine) as e, progress_bar() as progress:
         task = progress.add_task("evaluating", total=len(rows), note="")
@@ -404,6 +410,7 @@ def train_evaluate(
                 results,
                 proto,
                 max_tokens=max_tokens,
+                score=score,
                 settings=settings,
                 on_start=on_start,
                 on_result=on_result,
@@ -447,6 +454,16 @@ def _show_evaluation(r: dict) -> None:
     for reason, count in r["invalid_reasons"].items():
         table.add_row(f"invalid: {reason}", str(count))
     table.add_row("cut off by max tokens", str(r["truncated"]))
+    both = r.get("both_orders") or {}
+    if both.get("pairs"):
+        table.add_row(
+            "pairs in both orders: consistent",
+            f"{_pct(both['consistency'])}; right in both {_pct(both['pair_accuracy'])}",
+        )
+    probs = r.get("probabilities")
+    if probs:
+        table.add_row("one order, calibrated", _pct(probs["single_order_accuracy_calibrated"]))
+        table.add_row("both orders combined (prob)", _pct(probs["pair_accuracy"]))
     table.add_row(
         "completion tokens (mean)", f"{r['completion_tokens']} ({r['mean_completion_tokens']})"
     )

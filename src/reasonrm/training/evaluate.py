@@ -3,7 +3,11 @@ teach the model to give the labelled verdict, in the protocol's format?
 
 Each held-out row's `messages` (the judge prompt from `reasonrm data prepare`) is sent as
 it is, once, greedy (temperature 0), and the completion's verdict is read by the
-protocol's own `parse`. Unlike `reasonrm judge`, no verdict is forced: an untrained model
+protocol's own `parse`. With `score="prob"` the verdict is instead read from the label's probability right after
+the prompt (one token; an undertrained student's slot preference then cannot hide what it
+has learned): `probabilities` gives each order's accuracy, the same with the run's mean
+first-slot log-odds removed (calibrated), and the two orders combined per pair.
+Unlike `reasonrm judge`, no verdict is forced: an untrained model
 that never writes the verdict format scores as invalid, which is exactly what format
 training must fix. Invalid verdicts count as wrong in `accuracy` (as in the training
 reward); `accuracy_valid` is the accuracy over valid verdicts only.
@@ -33,6 +37,7 @@ from reasonrm.engines.base import Engine
 from reasonrm.errors import ContextLengthError, InputError
 from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.runs import ResumableRun
+from reasonrm.scoring import LabelReader, combine, sigmoid
 from reasonrm.training.distill import LabelledChat
 from reasonrm.types import SamplingParams
 
@@ -42,14 +47,21 @@ LABELS = ("A", "B")
 
 
 async def evaluate_row(
-    engine: Engine, protocol: Protocol, row: LabelledChat, max_tokens: int
+    engine: Engine,
+    protocol: Protocol,
+    row: LabelledChat,
+    max_tokens: int,
+    reader: LabelReader | None = None,
 ) -> dict[str, Any]:
-    """One greedy completion of the row's judge prompt and its parsed verdict."""
+    """One greedy completion of the row's judge prompt and its parsed verdict; with a
+    `reader` (score prob), the verdict label's probability read right after the prompt."""
     params = SamplingParams(max_tokens=max_tokens, temperature=0.0, n=1, seed=0)
     result: dict[str, Any] = {"id": row.id, "label": row.label}
     if row.pair is not None:
         result["pair"] = row.pair
     try:
+        if reader is not None:
+            return result | await _read_verdict(engine, protocol, row, reader)
         ((s,),) = await engine.agenerate([row.messages], params)
     except ContextLengthError as e:
         log.warning("row %s is too long for the model: %s", row.id, e)
@@ -65,6 +77,54 @@ async def evaluate_row(
         "seconds": round(s.seconds, 3),
         "text": s.text,
         "error": None,
+    }
+
+
+async def _read_verdict(
+    engine: Engine, protocol: Protocol, row: LabelledChat, reader: LabelReader
+) -> dict[str, Any]:
+    prefix = reader.cut(protocol.score_prefix(None))
+    (next_token,) = await engine.anext_tokens(
+        [[*row.messages, {"role": "assistant", "content": prefix}]]
+    )
+    logodds = reader.first_logodds(next_token)
+    verdict = "A" if logodds > 0 else "B"
+    return {
+        "verdict": verdict,
+        "correct": verdict == row.label,
+        "first_logodds": round(logodds, 6),
+        "p_first": round(sigmoid(logodds), 6),
+        "invalid_reason": None,
+        "finish_reason": "stop",
+        "completion_tokens": 1,
+        "prompt_tokens": next_token.prompt_tokens,
+        "seconds": round(next_token.seconds, 3),
+        "error": None,
+    }
+
+
+def probabilities(judged: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """For rows scored by probability: accuracy of each order alone, then with the run's own
+    slot prior removed (calibrated), and of the two orders combined per pair (prob)."""
+    scored = [r for r in judged if r.get("first_logodds") is not None]
+    if not scored:
+        return None
+    prior = sum(r["first_logodds"] for r in scored) / len(scored)
+    calibrated = sum((r["first_logodds"] - prior > 0) == (r["label"] == "A") for r in scored)
+    chosen: dict[str, list[float]] = {}  # per pair, each order's log-odds that chosen is better
+    for r in scored:
+        if r.get("pair") is not None:
+            sign = 1 if r["label"] == "A" else -1
+            chosen.setdefault(r["pair"], []).append(sign * r["first_logodds"])
+    both = [combine(v) for v in chosen.values() if len(v) == 2]
+    return {
+        "rows": len(scored),
+        "slot_prior": round(prior, 4),
+        "single_order_accuracy": _rate(sum(bool(r["correct"]) for r in scored), len(scored)),
+        "single_order_accuracy_calibrated": _rate(calibrated, len(scored)),
+        "pairs": len(both),
+        "pair_accuracy": _rate(sum(p > 0.5 for p in both), len(both)),
+        "brier": round(sum((1 - p) ** 2 for p in both) / len(both), 4) if both else None,
     }
 
 
@@ -129,6 +189,7 @@ def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
         },
         "first_slot_share": _rate(sum(r["verdict"] == "A" for r in valid), len(valid)),
         "both_orders": both_orders(judged),
+        "probabilities": probabilities(judged),
         "invalid_reasons": dict(sorted(reasons.items())),
         "truncated": sum(r.get("finish_reason") == "length" for r in judged),
         "completion_tokens": completion,
@@ -138,15 +199,27 @@ def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+SCORES = ("vote", "prob")
+
+
 def eval_settings(
-    protocol: str | Protocol, max_tokens: int | None, extra: dict[str, Any] | None = None
+    protocol: str | Protocol,
+    max_tokens: int | None,
+    extra: dict[str, Any] | None = None,
+    score: str = "vote",
 ) -> dict[str, Any]:
     """What a results file records and a resumed run must match."""
     proto = get_protocol(protocol)
     budget = max_tokens or proto.default_max_tokens
     if budget < 1:
         raise InputError("--max-tokens must be at least 1")
-    return {"protocol": proto.name, "max_tokens": budget} | (extra or {})
+    if score not in SCORES:
+        raise InputError(
+            f"train evaluate scores by 'vote' (one greedy verdict) or 'prob' (the verdict's "
+            f"probability, both orders combined per pair; calibrated figures come with it), "
+            f"not {score!r}"
+        )
+    return {"protocol": proto.name, "max_tokens": budget, "score": score} | (extra or {})
 
 
 @dataclass
@@ -163,6 +236,7 @@ def evaluate(
     protocol: str | Protocol = "rrm",
     *,
     max_tokens: int | None = None,
+    score: str = "vote",
     settings: dict[str, Any] | None = None,
     concurrency: int | None = None,
     on_start: Callable[[int, int], None] | None = None,
@@ -173,8 +247,9 @@ def evaluate(
 
     on_start(rows, rows already done); on_result(result row) as each is written."""
     proto = get_protocol(protocol)
-    settings = eval_settings(proto, max_tokens, settings)
+    settings = eval_settings(proto, max_tokens, settings, score)
     budget = settings["max_tokens"]
+    reader = LabelReader.for_engine(proto, engine.tokenize) if score == "prob" else None
     path = Path(out)
     # a row that failed (too long for the context) is tried again on a rerun
     run = ResumableRun(
@@ -183,7 +258,7 @@ def evaluate(
     if on_start:
         on_start(len(rows), sum(r.id in run.done for r in rows))
 
-    work = lambda r: evaluate_row(engine, proto, r, budget)  # noqa: E731
+    work = lambda r: evaluate_row(engine, proto, r, budget, reader)  # noqa: E731
     with run:
         in_flight = concurrency or max(16, 2 * engine.capacity)
         run.map(rows, work, key_of=lambda r: r.id, concurrency=in_flight, on_row=on_result)
