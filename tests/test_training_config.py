@@ -244,7 +244,7 @@ def test_configs_folder_is_complete_and_documented():
     readme = (CONFIGS / "README.md").read_text()
     for name in expected - {"README.md"}:
         assert f"`{name}`" in readme, name
-    assert len(config_files()) == 6
+    assert len(config_files()) == 8
 
 
 @pytest.mark.parametrize("path", config_files(), ids=lambda p: p.name)

@@ -1,0 +1,317 @@
+"""Does a trained 135M student judge better than its prompted 1.5B teacher? (issue 15)
+
+Held-out sets: 200 pairs each of HH-RLHF harmless (split off the test file) and
+UltraFeedback (its eval file), never trained on, each pair in both orders. Training rows:
+the other pairs of both sets, in both orders, every batch holding both orders of its pairs.
+
+Stages, each resumable (rerun the same command: prepared data, judgments and evaluations
+are kept; a trainer resumes from its latest checkpoint):
+
+  teacher-prob   the prompted 1.5B, probability of the verdict after the rrm prompt
+  teacher-vote   the prompted 1.5B, one sampled rrm verdict (the papers' prompted baseline)
+  untrained      SmolLM2-135M-Instruct before training
+  direct-sft     label-only SFT on the `direct` prompt (a DirectJudge: the bare verdict)
+  direct-grpo    GRPO from direct-sft with the both-order consistency reward
+
+Every student is evaluated by `vote` (its greedy verdict) and `prob` (the verdict label's
+probability, both orders combined per pair); during SFT every saved checkpoint is evaluated
+by `prob` on the held-out pairs, which gives the learning curve.
+
+Usage:
+  python benchmarks/train_judge.py                       # everything (hours on 2 cores)
+  python benchmarks/train_judge.py --stages teacher-prob,untrained,direct-sft
+  python benchmarks/train_judge.py --smoke               # tiny model, 8 pairs: minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from common import DATA, report, write_result
+
+from reasonrm import Judge, load_engine
+from reasonrm.protocols import get_protocol
+from reasonrm.runs import judge_file
+from reasonrm.scoring import logit
+from reasonrm.training.config import load_settings
+from reasonrm.training.data import prepare_file
+from reasonrm.training.distill import read_labelled
+from reasonrm.training.evaluate import evaluate, summarize
+from reasonrm.training.grpo import run_grpo
+from reasonrm.training.sft import run_sft
+from reasonrm.types import Comparison
+
+SETS = {
+    "hh": {"train": "train-hh-rlhf-harmless-test/original/harmless-base_test.jsonl.gz"},
+    "uf": {
+        "train": "train-ultrafeedback-binarized-sample/original/train_clean.jsonl",
+        "heldout": "train-ultrafeedback-binarized-sample/original/eval_clean.jsonl",
+    },
+}
+STAGES = ["teacher-prob", "teacher-vote", "untrained", "direct-sft", "direct-grpo"]
+STUDENT = "smollm2-135m"
+
+
+def jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def first_pairs(rows: list[dict], count: int, seed: int) -> list[dict]:
+    """The rows of `count` pairs drawn with `seed` (both orders of each), in file order."""
+    pairs = sorted({r["pair"] for r in rows})
+    random.Random(seed).shuffle(pairs)
+    keep = set(pairs[:count])
+    return [r for r in rows if r["pair"] in keep]
+
+
+def rerender(rows: list[dict], protocol: str) -> list[dict]:
+    """The same pairs and orders under another protocol's judge prompt."""
+    proto = get_protocol(protocol)
+    return [
+        r | {"messages": proto.render(Comparison(prompt=r["prompt"], a=r["a"], b=r["b"]))}
+        for r in rows
+    ]
+
+
+def prepare(args, work: Path) -> dict[str, dict[str, Path]]:
+    """Per set: heldout rows (rrm and direct prompts); and the training folders of both
+    sets together, one per protocol. Written once; a rerun reads them."""
+    folders: dict[str, dict[str, Path]] = {}
+    train: dict[str, list[dict]] = {"rrm": [], "direct": []}
+    for name in args.sets:
+        out = work / "data" / name
+        if not (out / "heldout-direct.jsonl").exists():
+            source = SETS[name]
+            held = 0 if "heldout" in source else args.heldout
+            common = dict(max_tokens=args.max_tokens, seed=0, orders="both")
+            prepare_file(
+                DATA / source["train"], out / "rrm", protocol="rrm", heldout=held, **common
+            )
+            heldout = jsonl(out / "rrm" / "heldout.jsonl")
+            if "heldout" in source:
+                prepare_file(DATA / source["heldout"], out / "eval", protocol="rrm", **common)
+                heldout = jsonl(out / "eval" / "train.jsonl")
+            heldout = first_pairs(heldout, args.heldout, seed=0)
+            write_jsonl(out / "heldout-rrm.jsonl", heldout)
+            write_jsonl(out / "heldout-direct.jsonl", rerender(heldout, "direct"))
+        rows = first_pairs(jsonl(out / "rrm" / "train.jsonl"), args.train_pairs, seed=0)
+        train["rrm"] += rows
+        train["direct"] += rerender(rows, "direct")
+        folders[name] = {p: out / f"heldout-{p}.jsonl" for p in ("rrm", "direct")}
+    for protocol, rows in train.items():
+        folder = work / "data" / f"train-{protocol}"
+        write_jsonl(folder / "train.jsonl", rows)
+        (folder / "stats.json").write_text(json.dumps({"protocol": protocol}))
+    return folders
+
+
+def teacher(args, work: Path, heldout: dict, score: str) -> dict[str, dict]:
+    """The prompted 1.5B on each held-out set, rrm prompt, one reading per row (the rows
+    hold both orders), as evaluation rows, summarized like a student's."""
+    figures = {}
+    engine = load_engine("llamacpp", args.teacher, parallel=4, context=args.context)
+    with engine:
+        judge = Judge(engine, protocol="rrm", score=score, orders="fixed", votes=1, seed=0)
+        for name, files in heldout.items():
+            out = work / "teacher" / f"{name}-{score}.jsonl"
+            started = time.perf_counter()
+            judge_file(judge, files["rrm"], out)
+            rows = evaluation_rows(jsonl(files["rrm"]), jsonl(out))
+            figures[name] = summarize(rows) | {"wall_seconds": time.perf_counter() - started}
+    return {"final": figures}
+
+
+def evaluation_rows(inputs: list[dict], judged: list[dict]) -> list[dict]:
+    """Judge output rows (by input line) in `train evaluate`'s shape."""
+    out = []
+    for row in judged:
+        source = inputs[row["line"] - 1]
+        (sample,) = row.get("samples") or [None]
+        verdict = row.get("winner")
+        result = {
+            "id": source["id"],
+            "pair": source["pair"],
+            "label": source["label"],
+            "verdict": verdict,
+            "correct": None if row.get("error") else verdict == source["label"],
+            "error": row.get("error"),
+            "invalid_reason": sample.get("invalid_reason") if sample else None,
+            "finish_reason": sample.get("finish_reason") if sample else None,
+            "completion_tokens": row.get("completion_tokens", 0),
+            "prompt_tokens": row.get("prompt_tokens", 0),
+            "seconds": row.get("seconds", 0.0),
+        }
+        if sample and sample.get("p_first") is not None:
+            result["first_logodds"] = logit(sample["p_first"])
+        out.append(result)
+    return out
+
+
+def evaluate_student(args, checkpoint: str, heldout: dict, tag: str, work: Path, scores) -> dict:
+    figures: dict[str, Any] = {}
+    engine = load_engine("transformers", checkpoint)
+    with engine:
+        for name, files in heldout.items():
+            rows = read_labelled(files["direct"])
+            for score in scores:
+                out = work / "eval" / f"{tag}-{name}-{score}.jsonl"
+                result = evaluate(
+                    engine, rows, out, "direct", max_tokens=16, score=score, concurrency=4
+                )
+                figures[f"{name}-{score}"] = result.summary
+    return figures
+
+
+def train(args, work: Path, stage: str, heldout: dict) -> dict:
+    """Train one stage (resuming), evaluate its checkpoints by prob (the learning curve)
+    and the final model by vote and prob."""
+    out = work / stage
+    if stage == "direct-sft":
+        settings = load_settings(
+            args.sft_config,
+            "sft",
+            [
+                f"model={args.student}",
+                f"data={work / 'data' / 'train-direct'}",
+                f"output_dir={out}",
+                "target=verdict",
+                f"epochs={args.sft_epochs}",
+                f"save_steps={args.eval_every}",
+                "save_total_limit=null",
+                *args.sft_set,
+            ],
+        )
+        run = run_sft
+    else:
+        settings = load_settings(
+            args.grpo_config,
+            "grpo",
+            [
+                f"model={work / 'direct-sft'}",
+                f"data={work / 'data' / 'train-direct'}",
+                f"output_dir={out}",
+                "protocol=direct",
+                f"max_steps={args.grpo_steps}",
+                f"save_steps={args.eval_every}",
+                "save_total_limit=null",
+                *args.grpo_set,
+            ],
+        )
+        run = run_grpo
+    trained = out / "train_result.json"  # written once the final model is saved
+    if not trained.exists():
+        result = run(settings, cuda=False)
+        trained.write_text(json.dumps(result.to_dict() | {"log_history": result.log_history}))
+    result = json.loads(trained.read_text())
+    curve = []
+    for checkpoint in sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])):
+        step = int(checkpoint.name.split("-")[1])
+        figures = evaluate_student(
+            args, str(checkpoint), heldout, f"{stage}-{step}", work, ["prob"]
+        )
+        curve.append(
+            {"step": step} | {k: v["probabilities"]["pair_accuracy"] for k, v in figures.items()}
+        )
+    final = evaluate_student(args, str(out), heldout, stage, work, ["vote", "prob"])
+    return {
+        "final": final,
+        "curve": curve,
+        "steps": result["global_step"],
+        "train_seconds": result["seconds"],
+        "rows": result["rows"],
+        "log": [h for h in result["log_history"] if "loss" in h or "reward" in h],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--work", type=Path, default=Path("runs/train_judge"))
+    ap.add_argument("--sets", default="hh,uf")
+    ap.add_argument("--stages", default=",".join(STAGES))
+    ap.add_argument("--heldout", type=int, default=200, help="held-out pairs per set")
+    ap.add_argument("--train-pairs", type=int, default=1000, help="training pairs per set at most")
+    ap.add_argument("--max-tokens", type=int, default=1024, help="drop longer judge prompts")
+    ap.add_argument("--teacher", default="qwen2.5-1.5b")
+    ap.add_argument("--student", default=STUDENT)
+    ap.add_argument("--context", type=int, default=4096)
+    ap.add_argument("--sft-config", type=Path, default=Path("configs/cpu-smollm2-direct-sft.yaml"))
+    ap.add_argument(
+        "--grpo-config", type=Path, default=Path("configs/cpu-smollm2-direct-grpo.yaml")
+    )
+    ap.add_argument("--sft-epochs", type=float, default=1)
+    ap.add_argument("--grpo-steps", type=int, default=40)
+    ap.add_argument("--eval-every", type=int, default=100, help="steps between checkpoints")
+    ap.add_argument("--sft-set", action="append", default=[], help="more --set for SFT")
+    ap.add_argument("--grpo-set", action="append", default=[], help="more --set for GRPO")
+    ap.add_argument("--smoke", action="store_true", help="tiny model, 8 pairs, no teacher")
+    args = ap.parse_args()
+    args.sets = args.sets.split(",")
+    stages = args.stages.split(",")
+    unknown = sorted(set(stages) - set(STAGES))
+    if unknown:
+        raise SystemExit(f"unknown stage(s) {unknown}; known: {', '.join(STAGES)}")
+    if args.smoke:  # the real student, a few pairs and steps: the plumbing, in minutes
+        args.heldout, args.train_pairs, args.eval_every = 4, 8, 1
+        args.work = args.work.with_name(args.work.name + "-smoke")
+        args.sft_set += ["max_steps=2"]
+        args.grpo_steps = 2
+        args.grpo_set += ["max_completion_length=8"]
+        stages = [s for s in stages if not s.startswith("teacher")]
+
+    work = args.work
+    heldout = prepare(args, work)
+    name = "train_judge" if not args.smoke else "train_judge_smoke"
+    previous = Path("benchmarks/results") / f"{name}.json"
+    figures = json.loads(previous.read_text())["figures"] if previous.exists() else {}
+    figures["settings"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    for stage in stages:
+        print(f"=== {stage}", flush=True)
+        started = time.perf_counter()
+        if stage.startswith("teacher"):
+            figures[stage] = teacher(args, work, heldout, stage.split("-")[1])
+        elif stage == "untrained":
+            figures[stage] = {
+                "final": evaluate_student(
+                    args, args.student, heldout, stage, work, ["vote", "prob"]
+                )
+            }
+        else:
+            figures[stage] = train(args, work, stage, heldout)
+        figures[stage]["stage_seconds"] = round(time.perf_counter() - started, 1)
+        write_result(name, figures)  # after every stage: an interruption keeps what is done
+
+    table = []
+    for stage in STAGES:
+        if stage not in figures:
+            continue
+        for key, s in figures[stage]["final"].items():
+            probs = s.get("probabilities") or {}
+            table.append(
+                {
+                    "stage": stage,
+                    "set": key,
+                    "accuracy": s["accuracy"],
+                    "both orders right": s["both_orders"]["pair_accuracy"],
+                    "consistency": s["both_orders"]["consistency"],
+                    "first slot": s["first_slot_share"],
+                    "prob (pair)": probs.get("pair_accuracy"),
+                }
+            )
+    report("judges on held-out pairs, both orders", table)
+    print(json.dumps({"benchmark": name, "stages": sorted(k for k in figures if k != "settings")}))
+
+
+if __name__ == "__main__":
+    main()
