@@ -34,6 +34,11 @@ from reasonrm.types import (
 
 log = logging.getLogger(__name__)
 
+# How a forced verdict closes a thinking model's chain when its budget ran out in the
+# thinking: the chain inside think tags, as reasoning chat templates (Qwen3, DeepSeek-R1)
+# render an assistant turn that holds one, then the verdict cue.
+THINK_OPEN, THINK_CLOSE = "<think>\n", "\n</think>\n\n"
+
 FORCEABLE = (NO_VERDICT, TRUNCATED)
 #: reference="self": how the judge is asked to answer a prompt before judging it
 SOLVE_PROMPT = (
@@ -110,7 +115,13 @@ class Judge:
             if temperature is not None
             else (0.0 if self.votes == 1 else 0.7),
             top_p=self.spec.top_p,
+            reasoning_effort=self.spec.reasoning_effort,
         )
+        if self.spec.reasoning_effort and not engine.supports_reasoning_effort:
+            raise InputError(
+                f"reasoning_effort is passed to thinking models behind the openai engine; the "
+                f"{engine.name} engine has no such setting"
+            )
         self.force_verdict = self.spec.force_verdict
         self.force_tokens = self.spec.force_tokens
         self.score = self.spec.score
@@ -402,6 +413,7 @@ class Judge:
                 finish_reason=s.finish_reason,
                 seconds=seconds,
                 forced=forced,
+                reasoning=s.reasoning,
             )
             for s, (text, verdict, tokens, seconds, forced) in zip(drawn, judged, strict=True)
         ]
@@ -413,14 +425,18 @@ class Judge:
         # one); an answer naming both sides or something else stays invalid as written.
         if verdict.valid or verdict.invalid_reason not in FORCEABLE or not self.force_verdict:
             return s.text, verdict, s.completion_tokens, s.seconds, False
-        cue = self.protocol.verdict_cue_for(s.text)
+        written = s.text
+        if s.reasoning and not s.text.strip():
+            # a thinking model spent its budget thinking: close the thinking, then ask
+            written = THINK_OPEN + s.reasoning.strip() + THINK_CLOSE
+        cue = self.protocol.verdict_cue_for(written)
         grammar = self.protocol.cue_grammar if self.engine.supports_grammar else None
         params = SamplingParams(
             max_tokens=self.force_tokens, temperature=0.0, n=1, seed=0, grammar=grammar
         )
-        continuation = [*chat, {"role": "assistant", "content": s.text + cue}]
+        continuation = [*chat, {"role": "assistant", "content": written + cue}]
         ((tail,),) = await self.engine.agenerate([continuation], params)
-        text = s.text + cue + tail.text
+        text = written + cue + tail.text
         verdict = self.protocol.parse(text, truncated=tail.finish_reason == "length")
         tokens = s.completion_tokens + tail.completion_tokens
         return text, verdict, tokens, s.seconds + tail.seconds, True

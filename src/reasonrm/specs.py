@@ -20,6 +20,7 @@ ORDERS: tuple[str, ...] = ("auto", "random", "both", "fixed")
 ENGINE_CHOICES: tuple[str, ...] = ("auto", "llamacpp", "openai", "transformers")
 SCORES: tuple[str, ...] = ("auto", "vote", "prob", "calibrated", "pointwise")
 REFERENCES: tuple[str, ...] = ("none", "self")
+REASONING_EFFORTS: tuple[str, ...] = ("low", "medium", "high")
 
 
 def option(help: str, *, choices: tuple[str, ...] = (), minimum: float | None = None) -> dict:
@@ -112,6 +113,14 @@ class JudgeSpec(_Spec):
     )
     force_tokens: int = field(
         default=16, metadata=option("Token budget of a forced verdict.", minimum=1)
+    )
+    reasoning_effort: str | None = field(
+        default=None,
+        metadata=option(
+            "openai engine, thinking models: how much to think (the server's "
+            "`reasoning_effort`: low, medium, high).",
+            choices=REASONING_EFFORTS,
+        ),
     )
     score: str = field(
         default="auto",

@@ -135,6 +135,7 @@ class SamplingParams:
     seed: int | None = 0
     stop: tuple[str, ...] = ()
     grammar: str | None = None  # GBNF; honoured by llama.cpp engines, ignored elsewhere
+    reasoning_effort: str | None = None  # thinking models behind the openai engine
 
     def __post_init__(self) -> None:
         if self.max_tokens < 1:
@@ -154,6 +155,9 @@ class Sample:
     prompt_tokens: int
     finish_reason: Literal["stop", "length"]
     seconds: float
+    #: a thinking model's chain, where the server returns it apart from the content
+    #: (vLLM's `reasoning`, SGLang's and llama.cpp's `reasoning_content`)
+    reasoning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,7 @@ class JudgedSample:
     p_first: float | None = None
     cached_tokens: int = 0  # of prompt_tokens, those the engine reused from its prompt cache
     rating: float | None = None  # pointwise: the response's rating, 1 to 9
+    reasoning: str | None = None  # a thinking model's chain, returned apart from `text`
 
 
 @dataclass
@@ -256,6 +261,7 @@ class Judgment:
                     "cached_tokens": s.cached_tokens,
                     "rating": None if s.rating is None else round(s.rating, 6),
                 }
+                | ({"reasoning": s.reasoning} if s.reasoning is not None else {})
                 for s in self.samples
             ],
         }
@@ -275,6 +281,7 @@ class Judgment:
                 p_first=s.get("p_first"),
                 cached_tokens=s.get("cached_tokens", 0),
                 rating=s.get("rating"),
+                reasoning=s.get("reasoning"),
             )
             for s in d.get("samples", [])
         ]

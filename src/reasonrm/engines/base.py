@@ -55,6 +55,9 @@ class Engine(ABC):
         """The engine an `EngineSpec` names, with the spec's fields that concern it."""
         raise NotImplementedError(f"{cls.__name__} cannot be built from an EngineSpec")
 
+    #: whether the engine passes `SamplingParams.reasoning_effort` to the model
+    supports_reasoning_effort = False
+
     @property
     def supports_grammar(self) -> bool:
         return False

@@ -60,6 +60,7 @@ class _Endpoint:
 
 class OpenAIEngine(Engine):
     name = "openai"
+    supports_reasoning_effort = True
 
     @classmethod
     def from_spec(cls, spec, progress=None) -> OpenAIEngine:
@@ -227,6 +228,8 @@ class OpenAIEngine(Engine):
         )
         if seed is not None:
             kwargs["seed"] = seed
+        if params.reasoning_effort:
+            kwargs["reasoning_effort"] = params.reasoning_effort
         if params.stop:
             kwargs["stop"] = list(params.stop)
         if n > 1:
@@ -246,6 +249,7 @@ class OpenAIEngine(Engine):
                     prompt_tokens=prompt_tokens,
                     finish_reason=finish,
                     seconds=seconds / n,
+                    reasoning=reasoning_of(choice.message),
                 )
             )
         return samples
@@ -274,6 +278,17 @@ class OpenAIEngine(Engine):
                 errors.append(e)
         if errors:
             raise errors[0]
+
+
+def reasoning_of(message: Any) -> str | None:
+    """A thinking model's chain, returned apart from the content: vLLM names the field
+    `reasoning` (its older `reasoning_content` is gone since 2026); SGLang and llama.cpp's
+    server use `reasoning_content`. The openai client keeps both as extra fields."""
+    for name in ("reasoning", "reasoning_content"):
+        value = getattr(message, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 async def _call(url: str, awaitable):
