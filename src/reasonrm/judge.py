@@ -423,7 +423,12 @@ class Judge:
         verdict = self.protocol.parse(s.text, truncated=s.finish_reason == "length")
         # Force only where the model gave no verdict at all (cut off, or it stopped without
         # one); an answer naming both sides or something else stays invalid as written.
-        if verdict.valid or verdict.invalid_reason not in FORCEABLE or not self.force_verdict:
+        if (
+            verdict.valid
+            or verdict.invalid_reason not in FORCEABLE
+            or not self.force_verdict
+            or not self.protocol.verdict_cue  # a template may declare none
+        ):
             return s.text, verdict, s.completion_tokens, s.seconds, False
         written = s.text
         if s.reasoning and not s.text.strip():

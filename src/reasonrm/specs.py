@@ -21,6 +21,7 @@ ENGINE_CHOICES: tuple[str, ...] = ("auto", "llamacpp", "openai", "transformers")
 SCORES: tuple[str, ...] = ("auto", "vote", "prob", "calibrated", "pointwise")
 REFERENCES: tuple[str, ...] = ("none", "self")
 REASONING_EFFORTS: tuple[str, ...] = ("low", "medium", "high")
+TEMPLATE_HASH = "protocol_sha256"  # recorded beside a template file's path
 
 
 def option(help: str, *, choices: tuple[str, ...] = (), minimum: float | None = None) -> dict:
@@ -81,7 +82,11 @@ class JudgeSpec(_Spec):
     """
 
     protocol: str | Any = field(  # a name, or a Protocol object from Python
-        default="rrm", metadata=option("Prompt format: rrm | rm-r1 | rm-r1-distilled | direct.")
+        default="rrm",
+        metadata=option(
+            "Prompt format: rrm | rm-r1 | rm-r1-distilled | direct, or a template file "
+            "(.yaml/.json: a published judge's own prompt)."
+        ),
     )
     votes: int = field(default=1, metadata=option("Samples per order; majority wins.", minimum=1))
     orders: str = field(
@@ -200,10 +205,22 @@ class JudgeSpec(_Spec):
             )
 
     def to_dict(self) -> dict[str, Any]:
+        from reasonrm.protocols import get_protocol
+
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         if not isinstance(self.protocol, str):  # a Protocol object (Python only)
             d["protocol"] = self.protocol.name
+        sha256 = getattr(get_protocol(self.protocol), "sha256", None)
+        if sha256 is not None:  # a template file: resuming with an edited one is refused
+            d[TEMPLATE_HASH] = sha256
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> JudgeSpec:
+        d = dict(d) if isinstance(d, dict) else d
+        if isinstance(d, dict):
+            d.pop(TEMPLATE_HASH, None)  # derived from the file, not a setting
+        return super().from_dict(d)
 
     def resolve_score(self, model: str | None) -> JudgeSpec:
         """This spec with score="auto" replaced by the mode measured best for `model` (a
