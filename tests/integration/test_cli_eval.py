@@ -94,3 +94,22 @@ def test_other_benchmarks_run_and_score(
     )
     assert scored.exit_code == 0, scored.output
     assert "sections" in json.loads(scored.stdout)
+
+
+def test_rewardbench2_fixture_runs_with_a_real_model(tmp_path, smollm2_path):
+    """The command a user runs (`--data allenai/reward-bench-2` with the hub), on our fixture in
+    the official layout: every completion scored, the six subsets and the leaderboard mean."""
+    from pathlib import Path
+
+    data = Path(__file__).parents[1] / "data" / "rewardbench2_fixture.jsonl"
+    out = tmp_path / "rb2"
+    args = ["eval", "run", "rewardbench-2", "--data", str(data), "--out", str(out), *SMALL]
+    result = runner.invoke(app, [*args, "--score", "vote"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 14 and {r["method"] for r in rows} == {"pairwise-vote"}
+    for r in rows:  # completion 0 against each other one: a score for every completion
+        assert len(r["scores"]) == len(r["judgments"]) + 1 and r["scores"][0] == 0.0
+    score = ["eval", "score", "--benchmark", "rewardbench-2", str(out / "results.jsonl"), "--json"]
+    scored = json.loads(runner.invoke(app, score).stdout)
+    assert len(scored["sections"]) == 6 and scored["overall"] is not None

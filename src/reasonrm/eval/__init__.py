@@ -9,6 +9,7 @@ from reasonrm.registry import Registry
 # lazy entries: a benchmark's module is imported when it is first asked for
 BENCHMARKS: Registry[Benchmark] = Registry("benchmark", UnknownBenchmarkError)
 BENCHMARKS.add("rewardbench", "reasonrm.eval.rewardbench:BENCHMARK")
+BENCHMARKS.add("rewardbench-2", "reasonrm.eval.rewardbench2:BENCHMARK")
 BENCHMARKS.add("rm-bench", "reasonrm.eval.rmbench:BENCHMARK")
 BENCHMARKS.add("rmb", "reasonrm.eval.rmb:BENCHMARK")
 BENCHMARKS.add("pandalm", "reasonrm.eval.pandalm:BENCHMARK")
