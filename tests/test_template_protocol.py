@@ -146,3 +146,38 @@ def test_the_cli_judges_with_a_template_and_resume_refuses_an_edit(tmp_path, mon
     write(tmp_path, RRM_LIKE | {"name": "edited"})
     again = runner.invoke(cli.app, [*args, "--score", "vote"])
     assert again.exit_code == 2 and "protocol_sha256" in " ".join(again.output.split())
+
+
+def test_a_pointwise_template_reproduces_the_built_in_rating(tmp_path):
+    from reasonrm import pointwise
+
+    user = "## Query\n\n{question}\n\n## Response\n\n{response}\n\nRate the response from 1 to 9."
+    spec = {
+        "kind": "pointwise",
+        "system": braces(pointwise.SYSTEM_PROMPT),
+        "user": user,
+        "rating": {"prefix": "Rating: ", "labels": list(range(1, 10))},
+    }
+    path = write(tmp_path, spec, "rate.yaml")
+    template = get_protocol(path)
+    pair = Comparison("What is 2 + 2?", "4", "5")
+    assert template.rating.chat(pair, "4") == pointwise.rating_chat(pair, "4")
+
+    def digits(chat):
+        top = "8" if chat[1]["content"].split("## Response")[1].strip().startswith("4") else "2"
+        return {d: 0.9 if d == top else 0.0125 for d in "123456789"}
+
+    ours = Judge(ScriptedEngine(["x"], scores=digits), protocol=path)  # auto: pointwise
+    theirs = Judge(ScriptedEngine(["x"], scores=digits), score="pointwise")
+    assert ours.spec.score == "pointwise"
+    assert ours.judge(pair).p_a == pytest.approx(theirs.judge(pair).p_a)
+    assert ours.rate("What is 2 + 2?", "4") == pytest.approx(8 * 0.9 + 0.0125 * 37)
+    with pytest.raises(InputError, match="pointwise template.*score='pointwise'"):
+        Judge(ScriptedEngine(["x"]), protocol=path, score="vote")
+    with pytest.raises(InputError, match="pointwise template shows one"):
+        get_protocol(write(tmp_path, spec | {"user": "{response} {a}"}, "bad.yaml"))
+    with pytest.raises(InputError, match="field 'rating' needs"):
+        get_protocol(write(tmp_path, {k: v for k, v in spec.items() if k != "rating"}, "r.yaml"))
+    with pytest.raises(InputError, match="rating.labels must be numbers"):
+        bad = spec | {"rating": {"prefix": "Rating: ", "labels": ["good", "bad"]}}
+        get_protocol(write(tmp_path, bad, "l.yaml"))

@@ -128,9 +128,10 @@ class Judge:
         # probability scoring: the labels are checked against the model's tokenizer now,
         # not discovered as a silent 0.5 later
         self.reader = self.rater = None
+        self.rating = getattr(self.protocol, "rating", None) or pointwise.DEFAULT
         if self.score == "pointwise":
             self.rater = LabelReader.checked(
-                pointwise.ANSWER_PREFIX, pointwise.LABELS, engine.tokenize, "pointwise rating"
+                self.rating.prefix, self.rating.labels, engine.tokenize, "pointwise rating"
             )
         elif self.score != "vote":
             self.reader = LabelReader.for_engine(self.protocol, engine.tokenize)
@@ -232,15 +233,16 @@ class Judge:
     async def arate(
         self, c: Comparison, response: str, order: Order = "AB"
     ) -> tuple[float, JudgedSample]:
-        """Pointwise: `response` to c's prompt rated alone from 1 to 9 (the digits' mean
-        weighted by their probabilities), once per prompt and response; the reading as a
+        """Pointwise: `response` to c's prompt rated alone, 1 to 9 by default (the labels' mean
+        weighted by their probabilities; a pointwise template sets its own), once per prompt
+        and response; the reading as a
         sample (its completion token counted only where it was made), whose `order` says
         which response it rated: AB for a, BA for b."""
         assert self.rater is not None
 
         async def read():
-            chat = pointwise.rating_chat(c, response)
-            chat[-1] = {"role": "assistant", "content": self.rater.cut(pointwise.ANSWER_PREFIX)}
+            chat = self.rating.chat(c, response)
+            chat[-1] = {"role": "assistant", "content": self.rater.cut(self.rating.prefix)}
             (next_token,) = await self.engine.anext_tokens([chat])
             return self.rater.expected_value(next_token), next_token
 

@@ -6,6 +6,9 @@ difference of its two ratings; a GRPO trainer can rate one completion at a time
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from reasonrm.protocols.rrm import query_text
 from reasonrm.types import Comparison, Message
 
@@ -34,3 +37,17 @@ def rating_chat(c: Comparison, response: str) -> list[Message]:
         {"role": "user", "content": user},
         {"role": "assistant", "content": ANSWER_PREFIX},
     ]
+
+
+@dataclass(frozen=True)
+class RatingFormat:
+    """How a response is rated alone: the chat (ending with the assistant's answer prefix),
+    the prefix, and the labels whose probabilities are read (numbers: the rating is their
+    probability-weighted mean). A pointwise template protocol brings its own."""
+
+    chat: Callable[[Comparison, str], list[Message]]
+    prefix: str
+    labels: tuple[str, ...]
+
+
+DEFAULT = RatingFormat(rating_chat, ANSWER_PREFIX, LABELS)

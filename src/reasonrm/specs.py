@@ -177,6 +177,14 @@ class JudgeSpec(_Spec):
         if not 0 < self.top_p <= 1:
             raise InputError(f"top_p must be in (0, 1], got {self.top_p!r}")
         protocol = get_protocol(self.protocol)  # an unknown name lists the known ones
+        if getattr(protocol, "kind", "pairwise") == "pointwise" and self.score not in (
+            "pointwise",
+            "auto",
+        ):
+            raise InputError(
+                f"{self.protocol} is a pointwise template: it rates one response at a time; "
+                "use score='pointwise'"
+            )
         if self.score not in ("vote", "auto"):
             self._check_scoring(protocol)
 
@@ -232,6 +240,9 @@ class JudgeSpec(_Spec):
             return self
         from reasonrm.engines.models import REGISTRY
         from reasonrm.protocols import get_protocol
+
+        if getattr(get_protocol(self.protocol), "kind", "pairwise") == "pointwise":
+            return replace(self, score="pointwise")
 
         measured = REGISTRY.get(model or "")
         wants_prob = measured is not None and measured.score == "prob"

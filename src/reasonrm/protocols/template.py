@@ -14,6 +14,12 @@ A YAML (or JSON) mapping:
     answer_suffix: "}"             # what closes a verdict after its label
     max_tokens: 1024               # optional default budget
 
+A pointwise template (`kind: pointwise`) rates one response at a time, with no position at
+all: its user turn shows `{response}` instead of `{a}` and `{b}`, and instead of `verdict`
+it has `rating: {prefix: "Rating: ", labels: [1, 2, 3, 4, 5]}`: the rating is the labels'
+mean weighted by their probabilities after the prefix (`--score pointwise`; each label must
+be one token for the model, checked at start-up).
+
 Placeholders in `system` and `user`: `{question}` (the prompt, or for a conversation its
 last user message), `{conversation}` (earlier turns as "User: …" / "Assistant: …" lines;
 empty for one turn), `{a}` and `{b}` (the responses in the first and second slot), and
@@ -42,8 +48,11 @@ from reasonrm.errors import InputError
 from reasonrm.protocols.base import Protocol, conversation_lines
 from reasonrm.types import Comparison, Message, Verdict
 
-PLACEHOLDERS = {"question", "conversation", "a", "b", "reference"}
+PLACEHOLDERS = {"question", "conversation", "a", "b", "reference", "response"}
+KINDS = ("pairwise", "pointwise")
 FIELDS = {
+    "kind",
+    "rating",
     "name",
     "description",
     "system",
@@ -97,11 +106,18 @@ class TemplateProtocol(Protocol):
             if not isinstance(self.system, str):
                 raise InputError(f"{where}: field 'system' must be text")
             found |= _placeholders(self.system, f"{where}: system")
+        self.kind = spec.get("kind", "pairwise")
+        if self.kind not in KINDS:
+            raise InputError(f"{where}: kind must be pairwise or pointwise, got {self.kind!r}")
+        if self.kind == "pointwise":
+            self._pointwise(spec, found, where)
+            return
         missing = sorted({"a", "b"} - found)
-        if missing:
+        if missing or "response" in found:
+            shown = ", ".join("{" + m + "}" for m in missing) or "{a}, {b}"
             raise InputError(
-                f"{where}: the templates never show {', '.join('{' + m + '}' for m in missing)}"
-                ": a pairwise judge must see both responses"
+                f"{where}: the templates never show {shown}: a pairwise judge must see both "
+                "responses ({response} is for kind: pointwise)"
             )
         self._pattern, self._labels = self._verdict(spec.get("verdict"), where)
         self.verdict_cue = str(spec.get("verdict_cue") or "")
@@ -111,6 +127,44 @@ class TemplateProtocol(Protocol):
             self.answer_prefix, self.verdict_open = str(prefix), str(prefix)
             self.labels = (self._label_for("A"), self._label_for("B"))
             self.answer_suffix = None if suffix is None else str(suffix)
+
+    def _pointwise(self, spec: dict[str, Any], found: set[str], where: str) -> None:
+        """A rating template: one {response}, and the labels read after the prefix."""
+        from reasonrm.pointwise import RatingFormat
+
+        if "response" not in found or found & {"a", "b"}:
+            raise InputError(
+                f"{where}: a pointwise template shows one {{response}} and no {{a}} or {{b}}"
+            )
+        rating = spec.get("rating")
+        if not isinstance(rating, dict) or not rating.get("prefix") or not rating.get("labels"):
+            raise InputError(
+                f"{where}: field 'rating' needs 'prefix' (the text before the rating) and "
+                "'labels' (the ratings, each one token: e.g. 1 to 9)"
+            )
+        labels = tuple(str(label) for label in rating["labels"])
+        try:
+            [float(label) for label in labels]
+        except ValueError:
+            raise InputError(f"{where}: rating.labels must be numbers, got {labels}") from None
+        self.rating = RatingFormat(self._rating_chat, str(rating["prefix"]), labels)
+        self.verdict_cue, self.default_max_tokens = "", 16
+
+    def _rating_chat(self, c: Comparison, response: str) -> list[Message]:
+        values = self._values(c) | {"response": response}
+        chat: list[Message] = []
+        if self.system:
+            chat.append({"role": "system", "content": self.system.format(**values)})
+        chat.append({"role": "user", "content": self.user.format(**values)})
+        chat.append({"role": "assistant", "content": self.rating.prefix})
+        return chat
+
+    def _pairwise_only(self) -> None:
+        if self.kind == "pointwise":
+            raise InputError(
+                f"{self.source} is a pointwise template: it rates one response at a time; "
+                "judge with score='pointwise' (--score pointwise)"
+            )
 
     @staticmethod
     def _verdict(value: Any, where: str) -> tuple[re.Pattern, dict[str, str]]:
@@ -158,6 +212,7 @@ class TemplateProtocol(Protocol):
         return cls(spec, str(path), hashlib.sha256(raw).hexdigest())
 
     def _values(self, c: Comparison) -> dict[str, str]:
+        """What the placeholders stand for ({response} is filled by the rating chat)."""
         if isinstance(c.prompt, str):
             question, earlier = c.prompt, []
         else:
@@ -170,9 +225,11 @@ class TemplateProtocol(Protocol):
             "a": c.a,
             "b": c.b,
             "reference": c.reference or "",
+            "response": "",
         }
 
     def render(self, c: Comparison) -> list[Message]:
+        self._pairwise_only()
         values = self._values(c)
         chat: list[Message] = []
         if self.system:
@@ -181,6 +238,7 @@ class TemplateProtocol(Protocol):
         return chat
 
     def parse(self, completion: str, truncated: bool = False) -> Verdict:
+        self._pairwise_only()
         found = self._pattern.findall(completion)
         if not found:
             return self.missing_verdict(truncated)
