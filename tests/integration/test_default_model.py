@@ -63,7 +63,10 @@ def test_the_default_judge_gets_the_readme_pairs_right(prompt, a, b, better):
     assert json.loads(done.stdout)["winner"] == better, done.stdout
 
 
-def test_a_default_knockout_crowns_the_right_sum(tmp_path):
+def test_a_knockout_with_a_solved_reference_crowns_the_right_sum(tmp_path):
+    """Without a reference the default reads almost even odds between "32" and "42" (p_a
+    0.51 in the issue's run) and crowns a wrong sum; solving the prompt first (one call,
+    shared by every match) gives the matches a reference and the right answer wins."""
     candidates = tmp_path / "candidates.jsonl"
     row = {
         "prompt": "What is 25 + 17?",
@@ -71,7 +74,9 @@ def test_a_default_knockout_crowns_the_right_sum(tmp_path):
     }
     candidates.write_text(json.dumps(row) + "\n")
     out = tmp_path / "ranked.jsonl"
-    done = run_cli("rank", "--input", str(candidates), "--output", str(out), "--method", "knockout")
+    args = ["rank", "--input", str(candidates), "--output", str(out), "--method", "knockout"]
+    done = run_cli(*args, "--reference", "self")
     assert done.returncode == 0, done.stderr
     (ranked,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert ranked["ranking"][0] == 1, ranked
+    assert all(m["judgment"]["reference"] for m in ranked["matches"])
