@@ -93,15 +93,18 @@ def agreement(
     return out
 
 
-class ConsistentVerdictReward:
-    """A TRL reward function under the consistency rule; reads the `label` and `pair`
-    columns. `last` keeps the latest call's per-completion details."""
+class _PairReward:
+    """A TRL reward function over the `label` and `pair` dataset columns: each call scores
+    the completions by the rule, then `reduce`s the details per pair."""
+
+    what = "this reward"
 
     def __init__(self, rule: RewardRule) -> None:
         self.rule = rule
-        self.last: list[RewardDetail] = []
-        suffix = "_strict" if rule.strict else ""
-        self.__name__ = f"consistent_verdict_{rule.protocol.name.replace('-', '_')}{suffix}"
+        self.last: list[RewardDetail] = []  # the latest call's per-completion details
+
+    def reduce(self, details: list[RewardDetail], pair: Sequence[Any], label: Sequence[Any]):
+        raise NotImplementedError
 
     def __call__(
         self,
@@ -113,29 +116,32 @@ class ConsistentVerdictReward:
     ) -> list[float]:
         if completions is None or label is None or pair is None:
             raise InputError(
-                "the consistency reward needs `completions` and the dataset columns 'label' "
-                "and 'pair'; rows from `reasonrm data prepare` have both"
+                f"{self.what} needs `completions` and the dataset columns 'label' and 'pair'; "
+                "rows from `reasonrm data prepare` have both"
             )
         self.last = score_completions(self.rule, completions, label)
-        return consistent_rewards(self.last, pair, label, self.rule)
+        return self.reduce(self.last, pair, label)
 
 
-class BothOrderAgreement:
-    """A TRL reward function to log with weight 0: each pair's both-order agreement."""
+class ConsistentVerdictReward(_PairReward):
+    """The verdict reward under the consistency rule."""
 
-    __name__ = "both_order_agreement"
+    what = "the consistency reward"
 
     def __init__(self, rule: RewardRule) -> None:
-        self.rule = rule
+        super().__init__(rule)
+        suffix = "_strict" if rule.strict else ""
+        self.__name__ = f"consistent_verdict_{rule.protocol.name.replace('-', '_')}{suffix}"
 
-    def __call__(
-        self,
-        prompts: Sequence[Any] | None = None,
-        completions: Sequence[Any] | None = None,
-        label: Sequence[Any] | None = None,
-        pair: Sequence[Any] | None = None,
-        **_: Any,
-    ) -> list[float]:
-        if completions is None or label is None or pair is None:
-            raise InputError("both-order agreement needs completions and 'label', 'pair' columns")
-        return agreement(score_completions(self.rule, completions, label), pair, label)
+    def reduce(self, details, pair, label):
+        return consistent_rewards(details, pair, label, self.rule)
+
+
+class BothOrderAgreement(_PairReward):
+    """Each pair's both-order agreement, to log with weight 0."""
+
+    what = "both-order agreement"
+    __name__ = "both_order_agreement"
+
+    def reduce(self, details, pair, label):
+        return agreement(details, pair, label)
