@@ -82,7 +82,14 @@ def measure(rows: list[dict], benchmark, wall: dict) -> dict:
             else (None, 0)
         )
     # one order's verdict (a sample's, mapped back to a/b) right: what one random order scores
-    one_order = [s["verdict"] == j["label"] for j in ok if j.get("label") for s in j["samples"]]
+    # (pointwise readings name no slot: no one-order figure)
+    one_order = [
+        s["verdict"] == j["label"]
+        for j in ok
+        if j.get("label")
+        for s in j["samples"]
+        if s.get("invalid_reason") != "pointwise rating"
+    ]
     figures = {
         "pairs": len(judgments),
         "single_order_accuracy": sum(one_order) / len(one_order) if one_order else None,

@@ -55,3 +55,18 @@ def test_measure_counts_accuracy_bias_and_probability_quality():
         sum((x - (i % 2 == 0)) ** 2 for i, x in enumerate(p)) / 4
     )
     assert figures["auc"] == 1.0
+
+
+def test_pointwise_readings_give_no_one_order_figure():
+    def digits(chat):
+        top = "8" if "good" in chat[1]["content"] else "3"
+        return {d: 0.9 if d == top else 0.0125 for d in "123456789"}
+
+    judge = Judge(ScriptedEngine(scores=digits), score="pointwise")
+    rows = []
+    for item in items():
+        (j,) = [judge.judge(c) for c in item.comparisons]
+        rows.append({"key": item.key, **pandalm.make_row(item, [j])})
+    figures = judge_modes.measure(rows, pandalm, {"seconds": 10.0, "pairs": 4})
+    assert figures["accuracy"] == 1.0 and figures["single_order_accuracy"] is None
+    assert figures["first_slot_share"] is None and figures["flip_rate"] is None
