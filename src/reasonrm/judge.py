@@ -116,10 +116,12 @@ class Judge:
             else (0.0 if self.votes == 1 else 0.7),
             top_p=self.spec.top_p,
             reasoning_effort=self.spec.reasoning_effort,
+            thinking_budget=self.spec.thinking_budget,
         )
-        if self.spec.reasoning_effort and not engine.supports_reasoning_effort:
+        asked = [k for k in ("reasoning_effort", "thinking_budget") if getattr(self.spec, k)]
+        if asked and not engine.supports_reasoning_effort:
             raise InputError(
-                f"reasoning_effort is passed to thinking models behind the openai engine; the "
+                f"{' and '.join(asked)} go to thinking models behind the openai engine; the "
                 f"{engine.name} engine has no such setting"
             )
         self.force_verdict = self.spec.force_verdict

@@ -127,6 +127,14 @@ class JudgeSpec(_Spec):
             choices=REASONING_EFFORTS,
         ),
     )
+    thinking_budget: int | None = field(
+        default=None,
+        metadata=option(
+            "openai engine, thinking models: tokens the model may think before it must answer "
+            "(sent as vLLM's `thinking_token_budget`).",
+            minimum=1,
+        ),
+    )
     score: str = field(
         default="auto",
         metadata=option(

@@ -136,6 +136,7 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
     grammar: str | None = None  # GBNF; honoured by llama.cpp engines, ignored elsewhere
     reasoning_effort: str | None = None  # thinking models behind the openai engine
+    thinking_budget: int | None = None  # vLLM's thinking_token_budget: tokens to think at most
 
     def __post_init__(self) -> None:
         if self.max_tokens < 1:

@@ -48,16 +48,15 @@ def test_the_chain_comes_back_apart_and_the_verdict_from_the_content(field):
     server, url, seen = thinking_server(field)
     try:
         with OpenAIEngine(url, "thinker") as engine:
-            judge = Judge(
-                engine, protocol="rrm", score="vote", orders="fixed", reasoning_effort="low"
-            )
+            options = dict(reasoning_effort="low", thinking_budget=300)
+            judge = Judge(engine, protocol="rrm", score="vote", orders="fixed", **options)
             j = judge.judge(PAIR)
     finally:
         server.shutdown()
     (s,) = j.samples
     assert (j.winner, s.forced, s.reasoning) == ("A", False, CHAIN)
     assert s.text == "The first answer is right. \\boxed{Assistant 1}"
-    assert seen[0]["reasoning_effort"] == "low"
+    assert seen[0]["reasoning_effort"] == "low" and seen[0]["thinking_token_budget"] == 300
     assert j.to_dict()["samples"][0]["reasoning"] == CHAIN  # kept in results files
 
 
@@ -79,5 +78,5 @@ def test_a_budget_spent_thinking_is_forced_after_closing_the_thinking():
 def test_reasoning_effort_needs_the_openai_engine():
     from fakes import ScriptedEngine
 
-    with pytest.raises(InputError, match="reasoning_effort .* the scripted engine has no such"):
+    with pytest.raises(InputError, match="reasoning_effort go to .* the scripted engine has no"):
         Judge(ScriptedEngine(["x"]), reasoning_effort="high", score="vote")

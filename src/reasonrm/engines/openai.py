@@ -217,6 +217,8 @@ class OpenAIEngine(Engine):
         extra = self._continuation_flags(chat)
         if params.grammar and self.send_grammar:
             extra["grammar"] = params.grammar
+        if params.thinking_budget:
+            extra["thinking_token_budget"] = params.thinking_budget
         kwargs: dict[str, Any] = dict(
             model=await self._model_name(),
             messages=chat,
