@@ -181,3 +181,22 @@ def test_a_pointwise_template_reproduces_the_built_in_rating(tmp_path):
     with pytest.raises(InputError, match="rating.labels must be numbers"):
         bad = spec | {"rating": {"prefix": "Rating: ", "labels": ["good", "bad"]}}
         get_protocol(write(tmp_path, bad, "l.yaml"))
+
+
+def test_prepared_data_and_training_settings_find_a_template_again(tmp_path):
+    from reasonrm.pairs import PreferencePair
+    from reasonrm.training.config import load_settings
+    from reasonrm.training.data import prepare, write_prepared
+    from reasonrm.training.distill import resolve_protocol
+
+    path = write(tmp_path, RRM_LIKE)
+    pairs = [PreferencePair(({"role": "user", "content": "q"},), "good", "bad", "f:1")]
+    prepared = prepare(pairs, path)
+    write_prepared(prepared, tmp_path / "data")
+    stats = json.loads((tmp_path / "data" / "stats.json").read_text())
+    assert stats["protocol"] == path  # the file, so later stages find it
+    assert resolve_protocol(tmp_path / "data" / "train.jsonl", None).sha256
+    grpo = ["model=tiny-random", "data=d", "output_dir=o", f"protocol={path}"]
+    assert load_settings(None, "grpo", grpo).protocol == path
+    with pytest.raises(InputError, match="no such protocol template"):
+        load_settings(None, "grpo", [*grpo[:3], f"protocol={tmp_path / 'none.yaml'}"])

@@ -235,7 +235,7 @@ def train_distill(
     rows = all_rows[:limit] if limit else all_rows
     teacher = specs.engine().resolved()
     proto = d.resolve_protocol(path, specs.values["protocol"])
-    sampling = specs.judge(protocol=proto.name)
+    sampling = specs.judge(protocol=proto.ref)
     config = d.DistillConfig(
         samples=samples,
         keep=keep,
@@ -421,7 +421,7 @@ def train_evaluate(
     report = {
         "checkpoint": checkpoint,
         "engine": engine.engine,
-        "protocol": proto.name,
+        "protocol": proto.ref,
         "data": str(path),
         "results": str(result.results),
         **result.summary,

@@ -39,6 +39,12 @@ class Protocol(ABC):
     #: what closes a verdict after its label (for writing one: `verdict_text`)
     answer_suffix: str | None = None
 
+    @property
+    def ref(self) -> str:
+        """What finds this protocol again with `get_protocol`: its name (a template: its
+        file's path). Records of runs and prepared data keep this."""
+        return self.name
+
     @abstractmethod
     def render(self, c: Comparison) -> list[Message]:
         """The chat messages that ask the judge to compare c.a (first) with c.b (second)."""

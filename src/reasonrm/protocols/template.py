@@ -193,6 +193,10 @@ class TemplateProtocol(Protocol):
             )
         return pattern, labels
 
+    @property
+    def ref(self) -> str:
+        return self.source
+
     def _label_for(self, slot: str) -> str:
         return next(text for text, meant in self._labels.items() if meant == slot)
 

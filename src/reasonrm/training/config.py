@@ -234,10 +234,16 @@ class GRPOSettings(TrainSettings):
     @field_validator("protocol")
     @classmethod
     def _known_protocol(cls, name: str) -> str:
-        from reasonrm.protocols import PROTOCOLS
+        from reasonrm.errors import ReasonRMError
+        from reasonrm.protocols import PROTOCOLS, get_protocol
+        from reasonrm.protocols.template import looks_like_file
 
-        if name not in PROTOCOLS:
+        if not looks_like_file(name) and name not in PROTOCOLS:
             raise ValueError(f"unknown protocol; choose one of: {', '.join(PROTOCOLS)}")
+        try:
+            get_protocol(name)  # a template file is read and checked now
+        except ReasonRMError as e:
+            raise ValueError(str(e)) from None
         return name
 
 

@@ -243,7 +243,7 @@ def prepare(
     if orders not in ORDERS:
         raise InputError(f"unknown orders {orders!r}; choose one of: {', '.join(ORDERS)}")
     proto = get_protocol(protocol)
-    stats = PrepareStats(protocol=proto.name, seed=seed, max_tokens=max_tokens, orders=orders)
+    stats = PrepareStats(protocol=proto.ref, seed=seed, max_tokens=max_tokens, orders=orders)
     dropped: Counter[str] = Counter()
     seen: set[str] = set()
     kept: list[PreferencePair] = []

@@ -322,7 +322,7 @@ class DistillResult:
 def run_settings(config: DistillConfig, protocol: Protocol) -> dict[str, Any]:
     """What decides the chains drawn and kept: a run resumes only with the same."""
     return {
-        "protocol": protocol.name,
+        "protocol": protocol.ref,
         "samples": config.samples,
         "max_tokens": config.max_tokens,
         "temperature": config.temperature,
@@ -487,7 +487,7 @@ def distill_stats(
         rec["id"] for rec in records.values() if rec["pass"] == 1 and rec["status"] == TOO_LONG
     }
     return {
-        "protocol": protocol.name,
+        "protocol": protocol.ref,
         "samples": config.samples,
         "keep": config.keep,
         "balance": config.balance,

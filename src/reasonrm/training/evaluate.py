@@ -219,7 +219,7 @@ def eval_settings(
             f"probability, both orders combined per pair; calibrated figures come with it), "
             f"not {score!r}"
         )
-    return {"protocol": proto.name, "max_tokens": budget, "score": score} | (extra or {})
+    return {"protocol": proto.ref, "max_tokens": budget, "score": score} | (extra or {})
 
 
 @dataclass
