@@ -167,3 +167,18 @@ def test_eval_score_command_reads_a_results_file(tmp_path):
         == rb2.score_rows([json.loads(x) for x in path.read_text().splitlines()], None)["sections"]
     )
     assert tuple(scored["sections"]) == SUBSETS
+
+
+def test_the_parquet_layout_loads_the_same(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    rows = [json.loads(line) for line in FIXTURE.read_text().splitlines()]
+    for r in rows:
+        r.pop("additional_metadata")  # an empty struct has no parquet type
+    path = tmp_path / "test-00000-of-00001.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    from_parquet = list(rb2.load(str(path)))
+    from_jsonl = list(rb2.load(str(FIXTURE)))
+    assert [(i.key, i.subset, i.comparisons) for i in from_parquet] == [
+        (i.key, i.subset, i.comparisons) for i in from_jsonl
+    ]
