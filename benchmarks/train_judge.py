@@ -98,8 +98,9 @@ def prepare(args, work: Path) -> dict[str, dict[str, Path]]:
                 DATA / source["train"], out / "rrm", protocol="rrm", heldout=held, **common
             )
             heldout = jsonl(out / "rrm" / "heldout.jsonl")
-            if "heldout" in source:
-                prepare_file(DATA / source["heldout"], out / "eval", protocol="rrm", **common)
+            if "heldout" in source:  # long pairs stay: the limit is for training's memory
+                held_common = common | {"max_tokens": args.heldout_max_tokens}
+                prepare_file(DATA / source["heldout"], out / "eval", protocol="rrm", **held_common)
                 heldout = jsonl(out / "eval" / "train.jsonl")
             heldout = first_pairs(heldout, args.heldout, seed=0)
             write_jsonl(out / "heldout-rrm.jsonl", heldout)
@@ -242,7 +243,10 @@ def main() -> None:
     ap.add_argument("--stages", default=",".join(STAGES))
     ap.add_argument("--heldout", type=int, default=200, help="held-out pairs per set")
     ap.add_argument("--train-pairs", type=int, default=1000, help="training pairs per set at most")
-    ap.add_argument("--max-tokens", type=int, default=1024, help="drop longer judge prompts")
+    ap.add_argument("--max-tokens", type=int, default=1024, help="drop longer training prompts")
+    ap.add_argument(
+        "--heldout-max-tokens", type=int, default=3000, help="drop longer held-out prompts"
+    )
     ap.add_argument("--teacher", default="qwen2.5-1.5b")
     ap.add_argument("--student", default=STUDENT)
     ap.add_argument("--context", type=int, default=4096)
