@@ -614,6 +614,11 @@ def protocols() -> None:
 
     for name in PROTOCOLS:
         out.print(f"[bold]{name}[/]: {PROTOCOLS.get(name).description}", highlight=False)
+    out.print(
+        "or a template file (--protocol judge.yaml): any judge's own prompt; see "
+        "docs/judging.md#your-own-template-a-published-judges-exact-prompt",
+        highlight=False,
+    )
 
 
 data_app = typer.Typer(no_args_is_help=True, help="Prepare preference data for training judges.")
