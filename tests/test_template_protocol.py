@@ -200,3 +200,13 @@ def test_prepared_data_and_training_settings_find_a_template_again(tmp_path):
     assert load_settings(None, "grpo", grpo).protocol == path
     with pytest.raises(InputError, match="no such protocol template"):
         load_settings(None, "grpo", [*grpo[:3], f"protocol={tmp_path / 'none.yaml'}"])
+
+
+def test_the_protocols_command_lists_names_and_points_to_templates():
+    from typer.testing import CliRunner
+
+    from reasonrm.cli import app
+    from reasonrm.protocols import PROTOCOLS
+
+    shown = CliRunner().invoke(app, ["protocols"]).output
+    assert all(f"{name}:" in shown for name in PROTOCOLS) and "template file" in shown
