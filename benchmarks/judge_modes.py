@@ -39,6 +39,7 @@ MODES: dict[str, dict] = {
     "vote-rrm": dict(protocol="rrm", score="vote", orders="both"),
     "vote-rrm-1": dict(protocol="rrm", score="vote", orders="random"),  # the papers' setting
     "vote-direct": dict(protocol="direct", score="vote", orders="both"),
+    "vote-direct-1": dict(protocol="direct", score="vote", orders="random"),
     "prob-direct": dict(protocol="direct", score="prob", orders="both"),
     "prob-rrm": dict(protocol="rrm", score="prob", orders="both"),
     "prob-rrm-reason": dict(protocol="rrm", score="prob", reason=True, orders="both"),
