@@ -80,3 +80,21 @@ def test_reasoning_effort_needs_the_openai_engine():
 
     with pytest.raises(InputError, match="reasoning_effort go to .* the scripted engine has no"):
         Judge(ScriptedEngine(["x"]), reasoning_effort="high", score="vote")
+
+
+def test_the_server_returns_the_chain_with_each_vote_when_asked():
+    from reasonrm.server.service import pair_judgment
+
+    server, url, _ = thinking_server("reasoning_content")
+    try:
+        with OpenAIEngine(url, "thinker") as engine:
+            judge = Judge(engine, protocol="rrm", score="vote", orders="fixed")
+            fine = judge.judge(PAIR)
+            forced = Judge(engine, protocol="rrm", score="vote", orders="fixed", max_tokens=32)
+            cut = forced.judge(PAIR)
+    finally:
+        server.shutdown()
+    (text,) = pair_judgment(fine, reasoning=True).reasoning
+    assert text == f"<think>\n{CHAIN}\n</think>\n\n" + fine.samples[0].text
+    (text,) = pair_judgment(cut, reasoning=True).reasoning
+    assert text == cut.samples[0].text and text.count(CHAIN) == 1  # the chain is in it once

@@ -37,7 +37,7 @@ from reasonrm.server.batcher import (
 from reasonrm.server.guards import ApiError, check_length
 from reasonrm.server.metrics import Metrics
 from reasonrm.server.settings import ServerSettings
-from reasonrm.types import Comparison, Judgment
+from reasonrm.types import Comparison, JudgedSample, Judgment
 
 log = logging.getLogger(__name__)
 
@@ -265,9 +265,17 @@ def pair_judgment(result: Judgment | BaseException, reasoning: bool) -> PairJudg
         invalid=result.votes.get("invalid", 0),
         p_a=result.p_a,
         margin=result.margin,
-        reasoning=[s.text for s in result.samples] if reasoning else None,
+        reasoning=[written(s) for s in result.samples] if reasoning else None,
         error=result.error,
     )
+
+
+def written(s: JudgedSample) -> str:
+    """What a vote wrote: a thinking model's chain (returned apart by its server) in think
+    tags before its content, unless the text holds it already (a forced verdict)."""
+    if not s.reasoning or s.reasoning.strip() in s.text:
+        return s.text
+    return f"<think>\n{s.reasoning.strip()}\n</think>\n\n{s.text}"
 
 
 def usage(judgments: Sequence[Judgment]) -> Usage:
