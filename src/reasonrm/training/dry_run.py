@@ -19,7 +19,7 @@ from typing import Any
 
 from reasonrm.errors import InputError
 from reasonrm.training.config import GRPOSettings, TrainSettings
-from reasonrm.training.trl_args import cuda_available, trl_config_class, trl_kwargs
+from reasonrm.training.trl_args import cuda_available, trl_config, trl_kwargs
 
 
 @dataclass
@@ -115,16 +115,7 @@ def dry_run(settings: TrainSettings, accelerate_config: Path | None = None) -> D
         notes.append("no CUDA GPU here: bf16 and the device are checked when the run starts")
     else:
         kw = trl_kwargs(settings, cuda=cuda)
-    cls = trl_config_class(settings)
-    unknown = sorted(set(settings.trl) - set(cls.__dataclass_fields__))
-    if unknown:
-        raise InputError(f"trl: {cls.__name__} has no field(s) {', '.join(unknown)}")
-    if "activation_checkpointing" in cls.__dataclass_fields__:
-        kw.setdefault("activation_checkpointing", kw.pop("gradient_checkpointing"))
-    try:
-        args = cls(**kw)
-    except (ValueError, TypeError) as e:
-        raise InputError(f"TRL refused these settings: {e}") from None
+    args = trl_config(settings, kw)
     vllm = isinstance(settings, GRPOSettings) and settings.use_vllm
     if vllm and importlib.util.find_spec("vllm") is None:
         notes.append("vLLM is not installed here: pip install 'trl[vllm]' on the GPU machine")
@@ -135,4 +126,4 @@ def dry_run(settings: TrainSettings, accelerate_config: Path | None = None) -> D
     trl = {k: getattr(args, k) for k in kw if hasattr(args, k)}
     if gpu_only:
         trl |= {"bf16": bool(settings.bf16), "use_cpu": False}
-    return DryRun(settings, cls.__name__, trl, processes, accelerate, notes)
+    return DryRun(settings, type(args).__name__, trl, processes, accelerate, notes)

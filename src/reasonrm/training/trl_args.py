@@ -105,12 +105,17 @@ def trl_config_class(settings: TrainSettings) -> type:
 def build_trl_args(settings: TrainSettings, cuda: bool | None = None) -> Any:
     """TRL's SFTConfig or GRPOConfig for these settings. A `trl:` key TRL does not know,
     or a value TRL refuses, is an InputError."""
+    return trl_config(settings, trl_kwargs(settings, cuda))
+
+
+def trl_config(settings: TrainSettings, kw: dict[str, Any]) -> Any:
+    """TRL's config class for the settings' stage, built from keyword arguments `kw`."""
     cls = trl_config_class(settings)
-    kw = trl_kwargs(settings, cuda)
     known = set(cls.__dataclass_fields__)
     unknown = sorted(set(settings.trl) - known)
     if unknown:
         raise InputError(f"trl: {cls.__name__} has no field(s) {', '.join(unknown)}")
+    kw = dict(kw)
     if "activation_checkpointing" in known:  # transformers 5 renamed gradient_checkpointing
         kw.setdefault("activation_checkpointing", kw.pop("gradient_checkpointing"))
     try:
