@@ -4,8 +4,9 @@ then a fault run.
 The server is the real command (`reasonrm serve --port 0`) in a child process with the
 embedded default model. Every request judges one real RewardBench pair (both orders, as
 serve does by default). Phase "1 client" sends them one after another; phase "N clients"
-sends the same number of pairs from N concurrent clients. Throughput is pairs per second
-of wall time; latency is per request. Any non-200 answer or transport error counts as
+sends the same number of pairs from N concurrent clients. Throughput is completion tokens
+per second of wall time (sampled verdicts differ in length between phases; pairs per second
+is reported too); latency is per request. Any non-200 answer or transport error counts as
 failed, and every request must come back (none lost).
 
 The ceiling: after the server stops, the same pairs are judged in process by the engine
@@ -85,9 +86,10 @@ async def one_request(client: httpx.AsyncClient, url: str, body: dict) -> dict:
         r = await client.post(url + "/v1/judge", json=body)
         ok = r.status_code == 200 and all(j["error"] is None for j in r.json()["judgments"])
         status = r.status_code
+        tokens = r.json()["usage"]["completion_tokens"] if r.status_code == 200 else 0
     except httpx.HTTPError as e:
-        ok, status = False, type(e).__name__
-    return {"ok": ok, "status": status, "seconds": time.perf_counter() - started}
+        ok, status, tokens = False, type(e).__name__, 0
+    return {"ok": ok, "status": status, "tokens": tokens, "seconds": time.perf_counter() - started}
 
 
 async def run_clients(url: str, bodies: list[dict], clients: int) -> dict:
@@ -104,6 +106,7 @@ async def run_clients(url: str, bodies: list[dict], clients: int) -> dict:
         await asyncio.gather(*(worker(client) for _ in range(clients)))
     wall = time.perf_counter() - started
     latencies = sorted(r["seconds"] for r in results)
+    tokens = sum(r["tokens"] for r in results)
     return {
         "clients": clients,
         "requests": len(bodies),
@@ -111,6 +114,8 @@ async def run_clients(url: str, bodies: list[dict], clients: int) -> dict:
         "failed": sum(not r["ok"] for r in results),
         "seconds": round(wall, 1),
         "pairs_per_s": round(len(bodies) / wall, 4),
+        "completion_tokens": tokens,
+        "tokens_per_s": round(tokens / wall, 3),
         "p50_s": round(statistics.median(latencies), 2),
         "p99_s": round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 2),
     }
@@ -182,6 +187,7 @@ def engine_ceiling(args, pairs) -> tuple[dict, dict]:
         )
         judgments = list(judge.judge_many(pairs, errors="return"))
         wall = time.perf_counter() - started
+        tokens = sum(j.completion_tokens for j in judgments)
         return {
             "clients": clients,
             "requests": len(pairs),
@@ -189,6 +195,8 @@ def engine_ceiling(args, pairs) -> tuple[dict, dict]:
             "failed": sum(j.error is not None for j in judgments),
             "seconds": round(wall, 1),
             "pairs_per_s": round(len(pairs) / wall, 4),
+            "completion_tokens": tokens,
+            "tokens_per_s": round(tokens / wall, 3),
         }
 
     engine = load_engine("llamacpp", args.model, parallel=args.parallel, context=args.context)
@@ -254,7 +262,8 @@ def main() -> None:
     finally:
         server.stop()
 
-    ratio = many["pairs_per_s"] / single["pairs_per_s"]
+    # tokens per second: sampled verdicts differ in length between the phases
+    ratio = many["tokens_per_s"] / single["tokens_per_s"]
     report(
         f"reasonrm serve on loopback: {args.model}, max_tokens {args.max_tokens}", [single, many]
     )
@@ -262,7 +271,7 @@ def main() -> None:
     ceiling = None
     if args.ceiling:
         alone = engine_ceiling(args, pairs)
-        ceiling = alone[1]["pairs_per_s"] / alone[0]["pairs_per_s"]
+        ceiling = alone[1]["tokens_per_s"] / alone[0]["tokens_per_s"]
         report("The engine alone (Judge in process, no HTTP)", list(alone))
         print(
             f"engine alone, {args.clients} at once vs 1: {ceiling:.2f}x; the server reaches "
