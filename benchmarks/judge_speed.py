@@ -217,7 +217,7 @@ def adaptive(engine: LlamaCppEngine, pairs: list[Comparison], max_tokens: int, k
             "run": "adaptive, replaying the full run's samples",
             "samples": sum(len(j.samples) for j in replayed),
             "tokens": replay_tok,
-            "seconds": float("nan"),
+            "seconds": None,  # replayed: no generation to time
             "accuracy": sum(j.correct for j in replayed) / len(full),
         },
         {
@@ -238,6 +238,7 @@ def adaptive(engine: LlamaCppEngine, pairs: list[Comparison], max_tokens: int, k
         "live_vs_full_verdict_agreement": f"{sum(f.winner == v.winner for f, v in zip(full, live, strict=True))}/{len(pairs)}",
         "full_seconds": round(full_s, 1),
         "live_adaptive_seconds": round(live_s, 1),
+        "adaptive_runs": rows,
     }
 
 
