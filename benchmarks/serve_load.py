@@ -224,6 +224,8 @@ def server_counts(url: str) -> dict:
 
 
 def main() -> None:
+    # a plain kill must still stop the server child (the `finally` below), not orphan it
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="qwen2.5-1.5b")
     ap.add_argument("--clients", type=int, default=16)
