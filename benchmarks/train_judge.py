@@ -274,7 +274,7 @@ def main() -> None:
     )
     ap.add_argument("--sft-epochs", type=float, default=1)
     ap.add_argument("--grpo-steps", type=int, default=40)
-    ap.add_argument("--eval-every", type=int, default=100, help="steps between checkpoints")
+    ap.add_argument("--eval-every", type=int, default=50, help="steps between checkpoints")
     ap.add_argument("--sft-set", action="append", default=[], help="more --set for SFT")
     ap.add_argument("--grpo-set", action="append", default=[], help="more --set for GRPO")
     ap.add_argument("--smoke", action="store_true", help="tiny model, 8 pairs, no teacher")
