@@ -218,7 +218,7 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
                 f"output_dir={out}",
                 "protocol=direct",
                 f"max_steps={args.grpo_steps}",
-                f"save_steps={args.eval_every}",
+                f"save_steps={min(args.eval_every, 20)}",  # GRPO steps are slow: resume points
                 "save_total_limit=null",
                 *args.grpo_set,
             ],
