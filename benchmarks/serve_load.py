@@ -84,9 +84,11 @@ async def one_request(client: httpx.AsyncClient, url: str, body: dict) -> dict:
     started = time.perf_counter()
     try:
         r = await client.post(url + "/v1/judge", json=body)
-        ok = r.status_code == 200 and all(j["error"] is None for j in r.json()["judgments"])
-        status = r.status_code
-        tokens = r.json()["usage"]["completion_tokens"] if r.status_code == 200 else 0
+        status, ok, tokens = r.status_code, False, 0
+        if r.status_code == 200:
+            answer = r.json()  # parsed once: the verdicts' errors and the token count
+            ok = all(j["error"] is None for j in answer["judgments"])
+            tokens = answer["usage"]["completion_tokens"]
     except httpx.HTTPError as e:
         ok, status, tokens = False, type(e).__name__, 0
     return {"ok": ok, "status": status, "tokens": tokens, "seconds": time.perf_counter() - started}
