@@ -137,7 +137,7 @@ def teacher(args, work: Path, heldout: dict, score: str) -> dict[str, dict]:
         for name, files in heldout.items():
             out = work / "teacher" / f"{name}-{score}.jsonl"
             source = files["rrm"]
-            if score == "vote":  # reasoning costs ~30 s a row here: a subset, one order each
+            if score == "vote":  # reasoning: ~14 s a row here, a subset in one order
                 source = work / "teacher" / f"{name}-vote-input.jsonl"
                 write_jsonl(source, one_order(jsonl(files["rrm"]), args.teacher_vote_pairs))
             started = time.perf_counter()
