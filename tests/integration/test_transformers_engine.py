@@ -81,6 +81,32 @@ def test_concurrent_calls_share_a_batch(tiny_engine):
     assert calls == [4]
 
 
+def test_next_tokens_are_batched_by_length_and_returned_in_input_order(tiny_engine):
+    from reasonrm.engines.base import run_sync
+
+    words = [40, 2, 60, 3, 41, 1]  # mixed lengths, longest not first
+    chats = [[{"role": "user", "content": "word " * n}] for n in words]
+    batches = []
+    original = tiny_engine._next_tokens
+
+    def spy(part, top):
+        batches.append([len(c[0]["content"]) for c in part])
+        return original(part, top)
+
+    tiny_engine._next_tokens = spy
+    try:
+        together = run_sync(tiny_engine.anext_tokens(chats, top=3))
+    finally:
+        tiny_engine._next_tokens = original
+    assert batches == [sorted(b) for b in batches] and len(batches) == 2
+    assert max(batches[0]) <= min(batches[1])  # the short chats together, then the long
+    for chat, result in zip(chats, together, strict=True):
+        (alone,) = run_sync(tiny_engine.anext_tokens([chat], top=3))
+        assert result.prompt_tokens == alone.prompt_tokens
+        for token, logprob in alone.logprobs.items():
+            assert result.logprobs[token] == pytest.approx(logprob, abs=1e-4)
+
+
 def test_context_error(tiny_engine):
     with pytest.raises(ContextLengthError, match="context"):
         tiny_engine.generate(

@@ -139,11 +139,19 @@ class TransformersEngine(Engine):
 
     async def anext_tokens(self, chats: list[list[Message]], top: int = 20) -> list[NextToken]:
         loop = asyncio.get_running_loop()
-        out: list[NextToken] = []
+        # Batches of similar lengths: left padding is computed like real tokens, and on a CPU
+        # a padded batch of mixed lengths costs more than the same chats one by one.
+        lengths = [len(self.tokenize(self._render(c))) for c in chats]
+        order = sorted(range(len(chats)), key=lengths.__getitem__)
+        out: list[NextToken | None] = [None] * len(chats)
         for start in range(0, len(chats), self.batch_size):  # the same worker as generation
-            part = chats[start : start + self.batch_size]
-            out += await loop.run_in_executor(self._executor, self._next_tokens, part, top)
-        return out
+            part = order[start : start + self.batch_size]
+            found = await loop.run_in_executor(
+                self._executor, self._next_tokens, [chats[i] for i in part], top
+            )
+            for i, result in zip(part, found, strict=True):
+                out[i] = result
+        return out  # type: ignore[return-value]
 
     def _next_tokens(self, chats: list[list[Message]], top: int) -> list[NextToken]:
         """One forward pass over the padded batch: the softmax at each chat's last position
@@ -160,7 +168,9 @@ class TransformersEngine(Engine):
         enc = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt").to(self.device)
         start = time.perf_counter()
         with torch.inference_mode():
-            logits = self.net(**enc).logits[:, -1, :].float()
+            # logits at the last position only: the full (batch, length, vocab) tensor
+            # would cost about as much as the rest of the forward pass on a small model
+            logits = self.net(**enc, logits_to_keep=1).logits[:, -1, :].float()
         best = torch.log_softmax(logits, dim=-1).topk(top, dim=-1)
         seconds = (time.perf_counter() - start) / len(chats)
         results = []
