@@ -20,6 +20,7 @@ from reasonrm.training.checkpoints import tiny_random_model  # noqa: E402
 from reasonrm.training.config import SAVED_CONFIG, load_settings  # noqa: E402
 from reasonrm.training.data import prepare, write_prepared  # noqa: E402
 from reasonrm.training.grpo import run_grpo  # noqa: E402
+from reasonrm.training.run import WALL_CLOCK  # noqa: E402
 from reasonrm.training.sft import run_sft  # noqa: E402
 
 PAIRS = [
@@ -185,6 +186,22 @@ def test_grpo_resumes_from_the_latest_checkpoint(data, tmp_path):
     steps = [h["step"] for h in second.log_history if "loss" in h]
     assert steps == [1, 2]  # the history continues from the checkpoint's
     assert (out / "checkpoint-2").is_dir()
+    # the total time spans both runs: the first run's seconds come from its checkpoint
+    saved = json.loads((out / "checkpoint-1" / WALL_CLOCK).read_text())
+    assert saved["step"] == 1 and 0 < saved["seconds"] <= first.seconds
+    assert first.total_seconds == first.seconds
+    assert second.total_seconds == pytest.approx(saved["seconds"] + second.seconds)
+    last = json.loads((out / "checkpoint-2" / WALL_CLOCK).read_text())["seconds"]
+    assert saved["seconds"] < last <= second.total_seconds
+
+
+def test_a_checkpoint_without_a_time_record_leaves_the_total_unknown(data, tmp_path):
+    out = tmp_path / "resume"
+    run_grpo(settings("grpo", data / "prepared", out, "max_steps=1", "save_steps=1"), False)
+    (out / "checkpoint-1" / WALL_CLOCK).unlink()  # as an older version saved it
+    second = run_grpo(settings("grpo", data / "prepared", out, "max_steps=2"), False)
+    assert second.resumed_from is not None and second.total_seconds is None
+    assert second.to_dict()["total_seconds"] is None
 
 
 def test_cli_runs_the_smoke_config(tmp_path):

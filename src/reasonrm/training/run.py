@@ -17,6 +17,35 @@ from reasonrm.training.config import SAVED_CONFIG, TrainSettings, dump_settings
 
 log = logging.getLogger(__name__)
 
+WALL_CLOCK = "wall_seconds.json"  # in each checkpoint: training seconds up to it, all runs
+
+
+def wall_seconds_before(resume: Path | None) -> float | None:
+    """Training seconds spent before `resume`: 0 for a fresh run, None when the checkpoint
+    has no record (saved by an older version)."""
+    if resume is None:
+        return 0.0
+    record = resume / WALL_CLOCK
+    if not record.is_file():
+        return None
+    return float(json.loads(record.read_text())["seconds"])
+
+
+def wall_clock_callback(before: float | None, started: float) -> Any:
+    """Writes the training seconds so far into each checkpoint as it is saved, so a run
+    resumed after an interruption still knows its total time."""
+    from transformers import TrainerCallback
+
+    class WallClock(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if before is not None and state.is_world_process_zero and folder.is_dir():
+                seconds = before + time.perf_counter() - started
+                record = {"seconds": round(seconds, 3), "step": state.global_step}
+                (folder / WALL_CLOCK).write_text(json.dumps(record))
+
+    return WallClock()
+
 
 def resume_point(settings: TrainSettings) -> Path | None:
     """The checkpoint to resume from, when `resume` and one exists; warns when the saved
@@ -52,6 +81,7 @@ class TrainResult:
     resumed_from: Path | None
     seconds: float
     rows: int
+    total_seconds: float | None = None  # all runs to this step; None if a resume lost it
     metrics: dict[str, Any] = field(default_factory=dict)
     log_history: list[dict[str, Any]] = field(default_factory=list)
 
@@ -63,6 +93,7 @@ class TrainResult:
             "steps_this_run": self.steps_this_run,
             "resumed_from": str(self.resumed_from) if self.resumed_from else None,
             "seconds": round(self.seconds, 3),
+            "total_seconds": None if self.total_seconds is None else round(self.total_seconds, 3),
             "rows": self.rows,
             "metrics": self.metrics,
         }
@@ -79,7 +110,9 @@ def train_and_save(trainer: Any, settings: TrainSettings, tokenizer: Any, rows: 
         state = resume / "trainer_state.json"
         if state.is_file():
             start_step = json.loads(state.read_text()).get("global_step", 0)
+    before = wall_seconds_before(resume)
     started = time.perf_counter()
+    trainer.add_callback(wall_clock_callback(before, started))
     output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     seconds = time.perf_counter() - started
     save_final(trainer, settings, tokenizer)
@@ -92,6 +125,7 @@ def train_and_save(trainer: Any, settings: TrainSettings, tokenizer: Any, rows: 
         resumed_from=resume,
         seconds=seconds,
         rows=rows,
+        total_seconds=None if before is None else before + seconds,
         metrics=dict(output.metrics),
         log_history=list(trainer.state.log_history),
     )
