@@ -202,7 +202,7 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
                 f"output_dir={out}",
                 "target=verdict",
                 f"epochs={args.sft_epochs}",
-                f"save_steps={args.eval_every}",
+                f"save_steps={args.save_every}",
                 "save_total_limit=null",
                 *args.sft_set,
             ],
@@ -218,7 +218,7 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
                 f"output_dir={out}",
                 "protocol=direct",
                 f"max_steps={args.grpo_steps}",
-                f"save_steps={min(args.eval_every, 20)}",  # GRPO steps are slow: resume points
+                f"save_steps={min(args.save_every, 20)}",  # GRPO steps are slow: resume points
                 "save_total_limit=null",
                 *args.grpo_set,
             ],
@@ -232,6 +232,8 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
     curve = []
     for checkpoint in sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])):
         step = int(checkpoint.name.split("-")[1])
+        if step % args.eval_every and step != result["global_step"]:
+            continue  # a resume point only: each curve point reads 800 rows
         figures = evaluate_student(
             args, str(checkpoint), heldout, f"{stage}-{step}", work, ["prob"]
         )
@@ -243,7 +245,8 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
         "final": final,
         "curve": curve,
         "steps": result["global_step"],
-        "train_seconds": result["seconds"],
+        "train_seconds": result.get("total_seconds"),  # over every resumed run; None if unknown
+        "train_seconds_last_run": result["seconds"],
         "rows": result["rows"],
         "log": [h for h in result["log_history"] if "loss" in h or "reward" in h],
     }
@@ -274,7 +277,8 @@ def main() -> None:
     )
     ap.add_argument("--sft-epochs", type=float, default=1)
     ap.add_argument("--grpo-steps", type=int, default=40)
-    ap.add_argument("--eval-every", type=int, default=50, help="steps between checkpoints")
+    ap.add_argument("--eval-every", type=int, default=50, help="steps between curve points")
+    ap.add_argument("--save-every", type=int, default=25, help="steps between checkpoints")
     ap.add_argument("--sft-set", action="append", default=[], help="more --set for SFT")
     ap.add_argument("--grpo-set", action="append", default=[], help="more --set for GRPO")
     ap.add_argument("--smoke", action="store_true", help="tiny model, 8 pairs, no teacher")
@@ -285,7 +289,7 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown stage(s) {unknown}; known: {', '.join(STAGES)}")
     if args.smoke:  # the real student, a few pairs and steps: the plumbing, in minutes
-        args.heldout, args.train_pairs, args.eval_every = 4, 8, 1
+        args.heldout, args.train_pairs, args.eval_every, args.save_every = 4, 8, 1, 1
         args.work = args.work.with_name(args.work.name + "-smoke")
         args.sft_set += ["max_steps=2"]
         args.grpo_steps = 2
