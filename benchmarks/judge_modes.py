@@ -78,7 +78,7 @@ def measure(rows: list[dict], benchmark, wall: dict) -> dict:
     for label in ("A", "B"):
         group = [j for j in ok if j.get("label") == label]
         by_label[label] = (
-            (sum(bool(j["correct"]) for j in group) / len(group), len(group))
+            (sum(j["correct"] == 1 for j in group) / len(group), len(group))
             if group
             else (None, 0)
         )
@@ -95,7 +95,7 @@ def measure(rows: list[dict], benchmark, wall: dict) -> dict:
         "pairs": len(judgments),
         "single_order_accuracy": sum(one_order) / len(one_order) if one_order else None,
         "errors": len(judgments) - len(ok),
-        "accuracy": sum(bool(j.get("correct")) for j in judgments) / len(judgments),
+        "accuracy": sum(j.get("correct") == 1 for j in judgments) / len(judgments),
         "ties": sum(j["winner"] is None for j in ok),
         "accuracy_label_a": by_label["A"][0],
         "pairs_label_a": by_label["A"][1],

@@ -15,7 +15,7 @@ import judge_modes  # noqa: E402
 from reasonrm import Judge  # noqa: E402
 from reasonrm.eval import get_benchmark  # noqa: E402
 from reasonrm.eval.runner import EvalItem, row_judgments  # noqa: E402
-from reasonrm.types import Comparison  # noqa: E402
+from reasonrm.types import Comparison, Judgment  # noqa: E402
 
 pandalm = get_benchmark("pandalm")
 
@@ -70,3 +70,16 @@ def test_pointwise_readings_give_no_one_order_figure():
     figures = judge_modes.measure(rows, pandalm, {"seconds": 10.0, "pairs": 4})
     assert figures["accuracy"] == 1.0 and figures["single_order_accuracy"] is None
     assert figures["first_slot_share"] is None and figures["flip_rate"] is None
+
+
+def test_a_tie_counts_as_wrong_in_accuracy_and_as_half_in_the_official_score():
+    rewardbench = get_benchmark("rewardbench")
+    rows = []
+    for i, winner in enumerate(["A", None]):
+        c = Comparison(f"q{i}", "chosen", "rejected", label="A", id=str(i))
+        item = EvalItem(f"alpacaeval-easy/{i}", "alpacaeval-easy", (c,), {"id": str(i)})
+        j = Judgment(winner, votes={}, label="A", comparison_id=c.id)
+        rows.append({"key": item.key, **rewardbench.make_row(item, [j])})
+    figures = judge_modes.measure(rows, rewardbench, {"seconds": 1.0, "pairs": 2})
+    assert figures["accuracy"] == 0.5 and figures["ties"] == 1
+    assert figures["sections"]["Chat"] == 0.75  # reward-bench scores a tie 0.5
