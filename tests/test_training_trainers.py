@@ -258,3 +258,31 @@ def test_label_only_sft_trains_on_the_protocols_bare_verdict(data, tmp_path):
         sft_rows(
             settings("sft", data / "sft.jsonl", tmp_path / "x", "target=verdict", "protocol=rrm")
         )
+
+
+def test_label_target_trains_on_the_label_and_what_closes_the_verdict(data, tmp_path):
+    from reasonrm.protocols import get_protocol
+    from reasonrm.training.sft import make_trainer
+
+    s = settings("sft", data / "prepared", tmp_path / "l", "target=label")
+    trainer, tokenizer, rows = make_trainer(s, cuda=False)
+    assert rows == 8
+    labels = get_protocol("rrm").labels
+    prepared = [json.loads(x) for x in (data / "prepared" / "train.jsonl").read_text().splitlines()]
+    seen = set()
+    for example in trainer.train_dataset:
+        ids = example["input_ids"]
+        mask = [int(label != -100) for label in example["labels"]]  # TRL masks the prompt
+        trained = [tokenizer.decode([t]) for t, m in zip(ids, mask, strict=True) if m]
+        assert trained[1:] == ["}", tokenizer.eos_token]  # no format tokens, one end of turn
+        assert trained[0] in labels
+        before = tokenizer.decode(ids[: mask.index(1)])
+        assert before.endswith("\\boxed{Assistant ")
+        row = next(r for r in prepared if r["messages"][-1]["content"] in before)
+        assert trained[0] == labels["AB".index(row["label"])]
+        seen.add(trained[0])
+    assert seen == set(labels)  # both orders: both labels are trained
+    result = run_sft(s, cuda=False)
+    assert result.global_step == 2 and changed(reload(tmp_path / "l"))
+    with pytest.raises(InputError, match="set loss: completion"):
+        settings("sft", data / "prepared", tmp_path / "m", "target=label", "loss=all")

@@ -41,8 +41,12 @@ would cut the verdict off), `loss` (below), `packing`, `target`: "answer" (defau
 ends with the assistant message to learn, as `distill` writes them) or "verdict" (label-only
 training, RRM's and DirectJudge's way: rows from `data prepare`, the judge chat and its
 label, and the target is the protocol's bare verdict for the label, `\boxed{Assistant 1}`
-for rrm and direct); `protocol` (for "verdict": the protocol whose verdict to write; by
-default the one the data was prepared with, from its stats.json). GRPO (`GRPOSettings`):
+for rrm and direct), or "label" (the same verdict, with everything before its label moved
+into the prompt, so the loss falls on the label and what closes the verdict: with "verdict"
+the label is 1 of 11 trained tokens and the format, learned in a few steps, dominates the
+optimizer's memory; needs `loss: completion`); `protocol` (for "verdict" and "label": the
+protocol whose verdict to write; by default the one the data was prepared with, from its
+stats.json). GRPO (`GRPOSettings`):
 `num_generations`, `max_completion_length`, `temperature`, `top_p`, `beta` (KL weight),
 `protocol`, `strict`, `format_weight` (the verdict reward's rule), `consistency` (true, the
 default: a verdict earns +1 only when the pair's other order is right too; see
@@ -150,10 +154,19 @@ class SFTSettings(TrainSettings):
     max_length: int = Field(4096, ge=8)
     loss: Literal["completion", "assistant", "all"] = "completion"
     packing: bool = False
-    target: Literal["answer", "verdict"] = "answer"
+    target: Literal["answer", "verdict", "label"] = "answer"
     protocol: str | None = None
 
     STAGE: ClassVar[str] = "sft"
+
+    @model_validator(mode="after")
+    def _label_needs_a_completion(self) -> SFTSettings:
+        if self.target == "label" and self.loss != "completion":
+            raise ValueError(
+                "target: label trains on what follows the verdict's label position, a "
+                f"completion: set loss: completion (not {self.loss!r})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _whole_pairs(self) -> SFTSettings:

@@ -46,7 +46,7 @@ def sft_rows(settings: SFTSettings) -> list[list[Message]]:
     _, rows = read_data(settings)
     if settings.both_orders:
         rows = [rows[i] for i in unit_order(pair_units(rows), settings.seed)]
-    verdict = verdict_target(settings) if settings.target == "verdict" else None
+    verdict = verdict_target(settings) if settings.target in ("verdict", "label") else None
     chats = []
     for where, row in rows:
         if "messages" not in row:
@@ -128,9 +128,32 @@ def build_dataset(settings: SFTSettings, chats: list[list[Message]], tokenizer: 
     from datasets import Dataset
 
     chats = drop_long(chats, tokenizer, settings.max_length, settings.both_orders)
+    if settings.target == "label":
+        prefix = resolve_protocol(settings.data_file(), settings.protocol).score_prefix()
+        return Dataset.from_list([label_split(c, tokenizer, prefix) for c in chats])
     if settings.loss == "completion":
         return Dataset.from_list([{"prompt": c[:-1], "completion": c[-1:]} for c in chats])
     return Dataset.from_list([{"messages": c} for c in chats])
+
+
+def label_split(chat: list[Message], tokenizer: Any, prefix: str) -> dict[str, str]:
+    """A verdict chat as text, cut after the verdict's `prefix` (`\\boxed{Assistant `): the
+    prompt ends where the label goes, the completion is the label, what closes the verdict
+    and the end-of-turn token (the chat template's newline after it is left out, so TRL adds
+    no second end-of-sequence)."""
+    prompt = tokenizer.apply_chat_template(chat[:-1], tokenize=False, add_generation_prompt=True)
+    full = tokenizer.apply_chat_template(chat, tokenize=False)
+    prompt += prefix
+    if not full.startswith(prompt):
+        raise InputError(
+            "target: label needs the chat template to render the verdict's opening "
+            f"{prefix!r} right after the generation prompt; this template does not"
+        )
+    completion = full[len(prompt) :]
+    eos = tokenizer.eos_token
+    if eos and eos in completion:
+        completion = completion[: completion.rfind(eos) + len(eos)]
+    return {"prompt": prompt, "completion": completion}
 
 
 def make_trainer(settings: SFTSettings, cuda: bool | None = None) -> tuple[Any, Any, int]:
