@@ -78,9 +78,7 @@ def measure(rows: list[dict], benchmark, wall: dict) -> dict:
     for label in ("A", "B"):
         group = [j for j in ok if j.get("label") == label]
         by_label[label] = (
-            (sum(j["correct"] == 1 for j in group) / len(group), len(group))
-            if group
-            else (None, 0)
+            (sum(j["correct"] == 1 for j in group) / len(group), len(group)) if group else (None, 0)
         )
     # one order's verdict (a sample's, mapped back to a/b) right: what one random order scores
     # (pointwise readings name no slot: no one-order figure)

@@ -11,7 +11,10 @@ are kept; a trainer resumes from its latest checkpoint):
   teacher-vote   the prompted 1.5B, one sampled rrm verdict in one random order (the papers'
                  prompted baseline), on --teacher-vote-pairs pairs per set: reasoning is slow
   untrained      SmolLM2-135M-Instruct before training
-  direct-sft     label-only SFT on the `direct` prompt (a DirectJudge: the bare verdict)
+  direct-sft     label-only SFT on the `direct` prompt (a DirectJudge: the bare verdict),
+                 the loss on the verdict's label (`target: label`)
+  direct-sft-verdict  the same with the loss on the whole verdict (`target: verdict`), where
+                 the label is 1 of 11 tokens: not in the default run, kept to compare
   direct-grpo    GRPO from direct-sft with the both-order consistency reward
 
 Every student is evaluated by `vote` (its greedy verdict) and `prob` (the verdict label's
@@ -54,7 +57,15 @@ SETS = {
         "heldout": "train-ultrafeedback-binarized-sample/original/eval_clean.jsonl",
     },
 }
-STAGES = ["teacher-prob", "teacher-vote", "untrained", "direct-sft", "direct-grpo"]
+STAGES = [
+    "teacher-prob",
+    "teacher-vote",
+    "untrained",
+    "direct-sft-verdict",
+    "direct-sft",
+    "direct-grpo",
+]
+DEFAULT_STAGES = [s for s in STAGES if s != "direct-sft-verdict"]
 STUDENT = "smollm2-135m"
 
 
@@ -192,7 +203,7 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
     """Train one stage (resuming), evaluate its checkpoints by prob (the learning curve)
     and the final model by vote and prob."""
     out = work / stage
-    if stage == "direct-sft":
+    if stage.startswith("direct-sft"):
         settings = load_settings(
             args.sft_config,
             "sft",
@@ -200,7 +211,7 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
                 f"model={args.student}",
                 f"data={work / 'data' / 'train-direct'}",
                 f"output_dir={out}",
-                "target=verdict",
+                f"target={'verdict' if stage == 'direct-sft-verdict' else 'label'}",
                 f"epochs={args.sft_epochs}",
                 f"save_steps={args.save_every}",
                 "save_total_limit=null",
@@ -258,7 +269,7 @@ def main() -> None:
     )
     ap.add_argument("--work", type=Path, default=Path("runs/train_judge"))
     ap.add_argument("--sets", default="hh,uf")
-    ap.add_argument("--stages", default=",".join(STAGES))
+    ap.add_argument("--stages", default=",".join(DEFAULT_STAGES))
     ap.add_argument("--heldout", type=int, default=200, help="held-out pairs per set")
     ap.add_argument("--train-pairs", type=int, default=1000, help="training pairs per set at most")
     ap.add_argument("--max-tokens", type=int, default=1024, help="drop longer training prompts")
