@@ -90,7 +90,7 @@ def test_next_tokens_are_batched_by_length_and_returned_in_input_order(tiny_engi
     original = tiny_engine._next_tokens
 
     def spy(part, top):
-        batches.append([len(c[0]["content"]) for c in part])
+        batches.append([len(ids) for ids in part])  # token counts
         return original(part, top)
 
     tiny_engine._next_tokens = spy

@@ -141,24 +141,23 @@ class TransformersEngine(Engine):
         loop = asyncio.get_running_loop()
         # Batches of similar lengths: left padding is computed like real tokens, and on a CPU
         # a padded batch of mixed lengths costs more than the same chats one by one.
-        lengths = [len(self.tokenize(self._render(c))) for c in chats]
-        order = sorted(range(len(chats)), key=lengths.__getitem__)
+        ids = [self.tokenize(self._render(c)) for c in chats]
+        order = sorted(range(len(chats)), key=lambda i: len(ids[i]))
         out: list[NextToken | None] = [None] * len(chats)
         for start in range(0, len(chats), self.batch_size):  # the same worker as generation
             part = order[start : start + self.batch_size]
             found = await loop.run_in_executor(
-                self._executor, self._next_tokens, [chats[i] for i in part], top
+                self._executor, self._next_tokens, [ids[i] for i in part], top
             )
             for i, result in zip(part, found, strict=True):
                 out[i] = result
         return out  # type: ignore[return-value]
 
-    def _next_tokens(self, chats: list[list[Message]], top: int) -> list[NextToken]:
-        """One forward pass over the padded batch: the softmax at each chat's last position
-        (left padding puts every chat's last token in the last column)."""
+    def _next_tokens(self, ids: list[list[int]], top: int) -> list[NextToken]:
+        """One forward pass over the padded batch of tokenized chats: the softmax at each
+        chat's last position (left padding puts every last token in the last column)."""
         import torch
 
-        ids = self.tokenizer([self._render(c) for c in chats], add_special_tokens=False).input_ids
         for n_tokens in map(len, ids):
             if self.context and n_tokens + 1 > self.context:
                 raise ContextLengthError(
@@ -172,7 +171,7 @@ class TransformersEngine(Engine):
             # would cost about as much as the rest of the forward pass on a small model
             logits = self.net(**enc, logits_to_keep=1).logits[:, -1, :].float()
         best = torch.log_softmax(logits, dim=-1).topk(top, dim=-1)
-        seconds = (time.perf_counter() - start) / len(chats)
+        seconds = (time.perf_counter() - start) / len(ids)
         results = []
         for row, n_tokens in enumerate(map(len, ids)):
             entries = [
