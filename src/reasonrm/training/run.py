@@ -31,7 +31,7 @@ def wall_seconds_before(resume: Path | None) -> float | None:
     return float(json.loads(record.read_text())["seconds"])
 
 
-def wall_clock_callback(before: float | None, started: float) -> Any:
+def wall_clock_callback(before: float, started: float) -> Any:
     """Writes the training seconds so far into each checkpoint as it is saved, so a run
     resumed after an interruption still knows its total time."""
     from transformers import TrainerCallback
@@ -39,7 +39,7 @@ def wall_clock_callback(before: float | None, started: float) -> Any:
     class WallClock(TrainerCallback):
         def on_save(self, args, state, control, **kwargs):
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-            if before is not None and state.is_world_process_zero and folder.is_dir():
+            if state.is_world_process_zero and folder.is_dir():
                 seconds = before + time.perf_counter() - started
                 record = {"seconds": round(seconds, 3), "step": state.global_step}
                 (folder / WALL_CLOCK).write_text(json.dumps(record))
@@ -112,7 +112,8 @@ def train_and_save(trainer: Any, settings: TrainSettings, tokenizer: Any, rows: 
             start_step = json.loads(state.read_text()).get("global_step", 0)
     before = wall_seconds_before(resume)
     started = time.perf_counter()
-    trainer.add_callback(wall_clock_callback(before, started))
+    if before is not None:  # else the total is unknown: record nothing rather than a part
+        trainer.add_callback(wall_clock_callback(before, started))
     output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     seconds = time.perf_counter() - started
     save_final(trainer, settings, tokenizer)
