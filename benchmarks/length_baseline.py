@@ -67,8 +67,9 @@ def main() -> None:
 
     benchmark = get_benchmark(args.benchmark)
     source = source_file(args.benchmark, args.work)
-    keys = select(benchmark.load(str(source)), sample=args.sample, seed=args.seed)
-    items = [item for item in benchmark.load(str(source)) if item.key in keys]
+    loaded = list(benchmark.load(str(source)))  # small files: read once, not streamed twice
+    keys = select(loaded, sample=args.sample, seed=args.seed)
+    items = [item for item in loaded if item.key in keys]
     rows = baseline_rows(benchmark, items)
     figures: dict = {
         "pairs": len(rows),
