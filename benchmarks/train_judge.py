@@ -17,8 +17,9 @@ are kept; a trainer resumes from its latest checkpoint):
                  the label is 1 of 11 tokens: not in the default run, kept to compare
   direct-grpo    GRPO from direct-sft with the both-order consistency reward
 
-Every student is evaluated by `vote` (its greedy verdict) and `prob` (the verdict label's
-probability, both orders combined per pair); during SFT every saved checkpoint is evaluated
+Every student is evaluated by `vote` (its greedy verdict; for a `target: label` student the
+reply starts with the verdict's opening, which its training put in the prompt) and `prob`
+(the verdict label's probability, both orders combined per pair); during SFT every saved checkpoint is evaluated
 by `prob` on the held-out pairs, which gives the learning curve.
 
 Usage:
@@ -184,7 +185,11 @@ def evaluation_rows(inputs: list[dict], judged: list[dict]) -> list[dict]:
     return out
 
 
-def evaluate_student(args, checkpoint: str, heldout: dict, tag: str, work: Path, scores) -> dict:
+def evaluate_student(
+    args, checkpoint: str, heldout: dict, tag: str, work: Path, scores, prefill: bool = False
+) -> dict:
+    """`prefill`: the vote starts from the verdict's opening, as a `target: label` student
+    was trained (its loss never covered the opening, which sat in its prompt)."""
     figures: dict[str, Any] = {}
     engine = load_engine("transformers", checkpoint)
     with engine:
@@ -193,7 +198,14 @@ def evaluate_student(args, checkpoint: str, heldout: dict, tag: str, work: Path,
             for score in scores:
                 out = work / "eval" / f"{tag}-{name}-{score}.jsonl"
                 result = evaluate(
-                    engine, rows, out, "direct", max_tokens=16, score=score, concurrency=4
+                    engine,
+                    rows,
+                    out,
+                    "direct",
+                    max_tokens=16,
+                    score=score,
+                    concurrency=4,
+                    prefill=prefill and score == "vote",
                 )
                 figures[f"{name}-{score}"] = result.summary
     return figures
@@ -251,9 +263,11 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
         curve.append(
             {"step": step} | {k: v["probabilities"]["pair_accuracy"] for k, v in figures.items()}
         )
-    final = evaluate_student(args, str(out), heldout, stage, work, ["vote", "prob"])
+    prefill = stage.startswith("direct-sft") and settings.target == "label"
+    final = evaluate_student(args, str(out), heldout, stage, work, ["vote", "prob"], prefill)
     return {
         "final": final,
+        "vote_prefilled": prefill,
         "curve": curve,
         "steps": result["global_step"],
         "train_seconds": result.get("total_seconds"),  # over every resumed run; None if unknown

@@ -237,3 +237,25 @@ def test_probability_scoring_reads_the_label_and_combines_both_orders(tmp_path):
     assert probs["brier"] == round((1 - 1 / (1 + math.exp(-0.5))) ** 2, 4)
     with pytest.raises(InputError, match="not 'pointwise'"):
         evaluate(engine, rows, tmp_path / "q.jsonl", "rrm", score="pointwise")
+
+
+def test_prefill_starts_the_reply_with_the_verdict_opening(heldout, tmp_path):
+    """A label-trained student: its reply is continued after `\\boxed{Assistant `, and the
+    label it writes is read with that opening."""
+    seen = []
+
+    def label_only(chat, params):
+        seen.append(chat[-1])
+        return "2}" if query_of(chat[:-1]) in ("q3", "q4") else "1}"
+
+    engine = ScriptedEngine(label_only)
+    out = tmp_path / "e.jsonl"
+    s = evaluate(engine, rows_of(heldout), out, "rrm", max_tokens=4, prefill=True).summary
+    assert seen == [{"role": "assistant", "content": "\\boxed{Assistant "}] * 6
+    assert len(engine.continuations) == 6
+    assert s["valid"] == 6 and s["correct"] == 5  # q5 (label B) got "1}"
+    # the same file without prefill is another setting: refused, not mixed
+    with pytest.raises(InputError, match="other settings"):
+        evaluate(model(), rows_of(heldout), out, "rrm", max_tokens=4)
+    with pytest.raises(InputError, match="prefill is for score vote"):
+        evaluate(engine, rows_of(heldout), tmp_path / "p.jsonl", score="prob", prefill=True)

@@ -365,6 +365,13 @@ def train_evaluate(
             "CHECKPOINT/eval-DATA.jsonl for a folder, else ./eval-MODEL-DATA.jsonl.",
         ),
     ] = None,
+    prefill: Annotated[
+        bool,
+        typer.Option(
+            help="Score vote: start the reply with the verdict's opening (\\boxed{Assistant), "
+            "as a student trained with target: label saw it; only the label is generated."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON object.")] = False,
     *,
     specs: SpecOptions,
@@ -381,7 +388,8 @@ def train_evaluate(
     results = results or _default_results(checkpoint, path)
     settings = {"checkpoint": checkpoint, "engine": engine.engine, "data": str(path.resolve())}
     score = specs.values["score"]
-    check_settings(results, eval_settings(proto, max_tokens, settings, score))  # before loading
+    # before loading the model
+    check_settings(results, eval_settings(proto, max_tokens, settings, score, prefill))
     tally = {"n": 0, "correct": 0, "valid": 0}
     with _open_engine(engine) as e, progress_bar() as progress:
         task = progress.add_task("evaluating", total=len(rows), note="")
@@ -412,6 +420,7 @@ def train_evaluate(
                 max_tokens=max_tokens,
                 score=score,
                 settings=settings,
+                prefill=prefill,
                 on_start=on_start,
                 on_result=on_result,
             )

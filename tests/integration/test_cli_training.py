@@ -90,3 +90,21 @@ def test_evaluate_smollm2(prepared, smollm2_path, tmp_path):
     assert len(rows) == 6 and all("text" in r or r["error"] for r in rows)
     both = report["both_orders"]
     assert both["pairs"] == 3 and 0 <= both["right_in_both"] <= both["agree"] <= 3
+
+
+def test_evaluate_with_prefill_generates_the_label_after_the_opening(
+    prepared, smollm2_path, tmp_path
+):
+    """--prefill (a label-trained student's setting): the reply starts with the verdict's
+    opening, so even the untrained model's greedy continuation is read as a verdict."""
+    results = tmp_path / "eval.jsonl"
+    args = ["train", "evaluate", str(smollm2_path), "--data", str(prepared), "--prefill"]
+    opts = ["--max-tokens", "4", "--parallel", "2", "--context", "2048"]
+    result = runner.invoke(app, [*args, *opts, "--out", str(results), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    rows = _lines(results)
+    assert len(rows) == 6 and all(r["settings"]["prefill"] is True for r in rows)
+    # without the opening SmolLM2 writes no verdict; with it the first token is the label
+    assert report["valid"] >= 5, [r["text"] for r in rows]
+    assert all(r["completion_tokens"] <= 4 for r in rows)

@@ -10,7 +10,9 @@ first-slot log-odds removed (calibrated), and the two orders combined per pair.
 Unlike `reasonrm judge`, no verdict is forced: an untrained model
 that never writes the verdict format scores as invalid, which is exactly what format
 training must fix. Invalid verdicts count as wrong in `accuracy` (as in the training
-reward); `accuracy_valid` is the accuracy over valid verdicts only.
+reward); `accuracy_valid` is the accuracy over valid verdicts only. A student trained with
+`target: label` never wrote the verdict's opening (it was in its prompt): `prefill` sends
+that opening as the start of the reply, so its greedy vote generates the label alone.
 
 Rows from `data prepare` hold each pair in both orders (`pair`): `both_orders` reports how
 often the two verdicts of a pair name the same response (consistency) and how often both
@@ -52,21 +54,24 @@ async def evaluate_row(
     row: LabelledChat,
     max_tokens: int,
     reader: LabelReader | None = None,
+    prefill: str = "",
 ) -> dict[str, Any]:
     """One greedy completion of the row's judge prompt and its parsed verdict; with a
-    `reader` (score prob), the verdict label's probability read right after the prompt."""
+    `reader` (score prob), the verdict label's probability read right after the prompt.
+    `prefill` is sent as the start of the reply and read as part of the verdict."""
     params = SamplingParams(max_tokens=max_tokens, temperature=0.0, n=1, seed=0)
     result: dict[str, Any] = {"id": row.id, "label": row.label}
     if row.pair is not None:
         result["pair"] = row.pair
+    chat = [*row.messages, {"role": "assistant", "content": prefill}] if prefill else row.messages
     try:
         if reader is not None:
             return result | await _read_verdict(engine, protocol, row, reader)
-        ((s,),) = await engine.agenerate([row.messages], params)
+        ((s,),) = await engine.agenerate([chat], params)
     except ContextLengthError as e:
         log.warning("row %s is too long for the model: %s", row.id, e)
         return result | {"verdict": None, "correct": None, "error": str(e)}
-    verdict = protocol.parse(s.text, truncated=s.finish_reason == "length")
+    verdict = protocol.parse(prefill + s.text, truncated=s.finish_reason == "length")
     return result | {
         "verdict": verdict.winner,
         "correct": verdict.winner == row.label,
@@ -207,9 +212,14 @@ def eval_settings(
     max_tokens: int | None,
     extra: dict[str, Any] | None = None,
     score: str = "vote",
+    prefill: bool = False,
 ) -> dict[str, Any]:
     """What a results file records and a resumed run must match."""
     proto = get_protocol(protocol)
+    if prefill:
+        if score != "vote":
+            raise InputError("--prefill is for score vote (prob already reads after the opening)")
+        proto.score_prefix(None)  # refuses a protocol without a fixed verdict opening
     budget = max_tokens or proto.default_max_tokens
     if budget < 1:
         raise InputError("--max-tokens must be at least 1")
@@ -219,7 +229,8 @@ def eval_settings(
             f"probability, both orders combined per pair; calibrated figures come with it), "
             f"not {score!r}"
         )
-    return {"protocol": proto.ref, "max_tokens": budget, "score": score} | (extra or {})
+    settings = {"protocol": proto.ref, "max_tokens": budget, "score": score, "prefill": prefill}
+    return settings | (extra or {})
 
 
 @dataclass
@@ -241,15 +252,22 @@ def evaluate(
     concurrency: int | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    prefill: bool = False,
 ) -> EvalResult:
     """Judge each row once, greedy, without verdict forcing; results go to `out` (JSONL,
     resumable). The summary covers `rows` (a later run with fewer rows reports on those).
+    With `prefill` (score vote) the reply starts with the verdict's opening
+    (`\\boxed{Assistant`), as a student trained with `target: label` saw it: only the label
+    is generated.
 
     on_start(rows, rows already done); on_result(result row) as each is written."""
     proto = get_protocol(protocol)
-    settings = eval_settings(proto, max_tokens, settings, score)
+    settings = eval_settings(proto, max_tokens, settings, score, prefill)
     budget = settings["max_tokens"]
-    reader = LabelReader.for_engine(proto, engine.tokenize) if score == "prob" else None
+    # prefill sends the opening exactly as prob reads after it (the same tokens)
+    labels = LabelReader.for_engine(proto, engine.tokenize) if score == "prob" or prefill else None
+    reader = labels if score == "prob" else None
+    opening = labels.cut(proto.score_prefix(None)) if labels and prefill else ""
     path = Path(out)
     # a row that failed (too long for the context) is tried again on a rerun
     run = ResumableRun(
@@ -258,7 +276,7 @@ def evaluate(
     if on_start:
         on_start(len(rows), sum(r.id in run.done for r in rows))
 
-    work = lambda r: evaluate_row(engine, proto, r, budget, reader)  # noqa: E731
+    work = lambda r: evaluate_row(engine, proto, r, budget, reader, opening)  # noqa: E731
     with run:
         in_flight = concurrency or max(16, 2 * engine.capacity)
         run.map(rows, work, key_of=lambda r: r.id, concurrency=in_flight, on_row=on_result)
