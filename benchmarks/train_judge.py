@@ -263,7 +263,8 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
         curve.append(
             {"step": step} | {k: v["probabilities"]["pair_accuracy"] for k, v in figures.items()}
         )
-    prefill = stage.startswith("direct-sft") and settings.target == "label"
+    # a student trained with target: label (and GRPO from it) votes after the verdict's opening
+    prefill = settings.target == "label" if run is run_sft else settings.prefill
     final = evaluate_student(args, str(out), heldout, stage, work, ["vote", "prob"], prefill)
     return {
         "final": final,

@@ -286,3 +286,28 @@ def test_label_target_trains_on_the_label_and_what_closes_the_verdict(data, tmp_
     assert result.global_step == 2 and changed(reload(tmp_path / "l"))
     with pytest.raises(InputError, match="set loss: completion"):
         settings("sft", data / "prepared", tmp_path / "m", "target=label", "loss=all")
+
+
+def test_grpo_prefill_rolls_out_after_the_verdict_opening(data, tmp_path):
+    """prefill: each prompt is the template's text ending with `\\boxed{Assistant `, and the
+    verdict reward reads opening + completion, so a bare "1}" is a valid verdict."""
+    from reasonrm.training.grpo import grpo_rows, make_trainer, reward_functions, with_opening
+
+    s = settings("grpo", data / "prepared", tmp_path / "g", "prefill=true", "consistency=false")
+    trainer, tokenizer, rows = make_trainer(s, cuda=False)
+    prompts = [r["prompt"] for r in trainer.train_dataset]
+    assert rows == 8 and all(isinstance(p, str) for p in prompts)
+    assert all(p.endswith("<|im_start|>assistant\n\\boxed{Assistant ") for p in prompts)
+    assert all("## Assistant responses" in p for p in prompts)
+
+    plain = grpo_rows(s)
+    rows_read, (reward,) = with_opening(plain, reward_functions(s)[0], s, tokenizer)
+    labels = [r["label"] for r in rows_read]
+    bare = ["1}" if label == "A" else "2}" for label in labels]
+    assert reward(prompts=prompts, completions=bare, label=labels) == [1.0] * 8
+    wrong = ["2}" if label == "A" else "1}" for label in labels]
+    assert reward(prompts=prompts, completions=wrong, label=labels) == [-1.0] * 8
+    assert reward.__name__ == "verdict_rrm"
+
+    result = run_grpo(s, cuda=False)  # trains: TRL accepts the text prompts
+    assert result.global_step == 2

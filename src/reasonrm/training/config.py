@@ -50,7 +50,9 @@ stats.json). GRPO (`GRPOSettings`):
 `num_generations`, `max_completion_length`, `temperature`, `top_p`, `beta` (KL weight),
 `protocol`, `strict`, `format_weight` (the verdict reward's rule), `consistency` (true, the
 default: a verdict earns +1 only when the pair's other order is right too; see
-`reasonrm.rewards.consistency`), `use_vllm` (CUDA only),
+`reasonrm.rewards.consistency`), `prefill` (false; true for a `target: label` student:
+each rollout starts after the protocol's verdict opening, as that student was trained, and
+the reward reads the opening and the completion together), `use_vllm` (CUDA only),
 `vllm_mode`, `vllm_gpu_memory_utilization`.
 
 `loss` for SFT: "completion" (default) trains on the final assistant message only: each
@@ -201,6 +203,7 @@ class GRPOSettings(TrainSettings):
     strict: bool = False
     format_weight: float = Field(0.0, ge=0)
     consistency: bool = True
+    prefill: bool = False
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"
     vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1)

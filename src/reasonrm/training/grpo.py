@@ -13,6 +13,10 @@ in pair units, TRL's shuffling off) and, with `consistency` (the default), a com
 earns +1 only when the pair's other order is right by majority too (J1's rule); the
 both-order agreement is logged as `rewards/both_order_agreement/mean`.
 
+With `prefill` (a `target: label` student, which never learned to write the verdict's
+opening) each prompt is the chat template's text followed by that opening, exactly as the
+student was trained, and the reward reads the opening and the completion together.
+
 Resumable: with `resume` (the default) a rerun continues from the latest
 output_dir/checkpoint-N (optimizer, scheduler, RNG and step count included).
 """
@@ -85,6 +89,31 @@ def reward_functions(
     return [VerdictReward(rule)], [1.0]
 
 
+def with_opening(
+    rows: list[dict[str, Any]], rewards: list[Callable[..., list[float]]], settings, tokenizer
+) -> tuple[list[dict[str, Any]], list[Callable[..., list[float]]]]:
+    """`prefill`: each prompt as text ending with the protocol's verdict opening (the chat
+    template's generation prompt, then `\\boxed{Assistant `), and rewards that read the
+    opening and the completion together."""
+    from reasonrm.protocols import get_protocol
+
+    opening = get_protocol(settings.protocol).score_prefix()  # refuses a protocol without one
+
+    def text(chat: list[dict[str, str]]) -> str:
+        rendered = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+        return rendered + opening
+
+    def reading_the_opening(reward: Callable[..., list[float]]) -> Callable[..., list[float]]:
+        def read(*args: Any, completions: list[str], **columns: Any) -> list[float]:
+            return reward(*args, completions=[opening + c for c in completions], **columns)
+
+        read.__name__ = reward.__name__  # TRL logs each reward by its name
+        return read
+
+    rows = [r | {"prompt": text(r["prompt"])} for r in rows]
+    return rows, [reading_the_opening(r) for r in rewards]
+
+
 def make_trainer(
     settings: GRPOSettings,
     cuda: bool | None = None,
@@ -103,6 +132,8 @@ def make_trainer(
     rows = grpo_rows(settings)
     model, tokenizer = load_model(settings, cuda)
     rewards, weights = reward_functions(settings)
+    if settings.prefill:
+        rows, rewards = with_opening(rows, rewards, settings, tokenizer)
     if "reward_weights" not in settings.trl:
         args.reward_weights = weights + [1.0] * len(extra_rewards)
     trainer = GRPOTrainer(
