@@ -278,6 +278,37 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
     }
 
 
+def target_check(figures: dict) -> list[dict]:
+    """Issue 15's target per held-out set: the latest trained stage's `vote` at least 5 points
+    above the prompted teacher's `vote` (one random order), with both-order consistency of
+    0.70 or more."""
+    teacher = figures.get("teacher-vote", {}).get("final", {})
+    trained = [s for s in ("direct-grpo", "direct-sft") if s in figures]
+    if not teacher or not trained:
+        return []
+    student = figures[trained[0]]["final"]
+    rows = []
+    for name, t in teacher.items():
+        s = student.get(f"{name}-vote")
+        if s is None:
+            continue
+        gain = s["accuracy"] - t["accuracy"]
+        consistency = s["both_orders"]["consistency"]
+        rows.append(
+            {
+                "set": name,
+                "student": trained[0],
+                "student vote": s["accuracy"],
+                "teacher vote": t["accuracy"],
+                "teacher rows": t["rows"],
+                "gain": round(gain, 4),
+                "consistency": consistency,
+                "met": gain >= 0.05 and consistency is not None and consistency >= 0.70,
+            }
+        )
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -362,7 +393,13 @@ def main() -> None:
                 }
             )
     report("judges on held-out pairs, both orders", table)
-    print(json.dumps({"benchmark": name, "stages": sorted(k for k in figures if k != "settings")}))
+    figures["targets"] = target_check(figures)
+    write_result(name, figures)
+    if figures["targets"]:
+        title = "target: student vote at least teacher vote + 0.05, consistency >= 0.70"
+        report(title, figures["targets"])
+    stages_done = sorted(k for k in figures if k in STAGES)
+    print(json.dumps({"benchmark": name, "stages": stages_done, "targets": figures["targets"]}))
 
 
 if __name__ == "__main__":

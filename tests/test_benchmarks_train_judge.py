@@ -1,4 +1,5 @@
-"""benchmarks/train_judge.py: the rows the prompted teacher's sampled baseline judges."""
+"""benchmarks/train_judge.py: the rows the prompted teacher's sampled baseline judges, and the
+target check against it."""
 
 from __future__ import annotations
 
@@ -23,3 +24,23 @@ def test_teacher_vote_reads_one_order_of_the_first_pairs():
 
 def test_fewer_pairs_than_asked_gives_them_all():
     assert len(train_judge.one_order(rows(3), 60)) == 3
+
+
+def vote(accuracy, consistency=None, rows=400):
+    return {"accuracy": accuracy, "rows": rows, "both_orders": {"consistency": consistency}}
+
+
+def test_target_check_compares_the_latest_student_with_the_teachers_vote():
+    figures = {
+        "teacher-vote": {"final": {"hh": vote(0.50, rows=60), "uf": vote(0.55, rows=60)}},
+        "direct-sft": {"final": {"hh-vote": vote(0.56, 0.72), "uf-vote": vote(0.61, 0.65)}},
+    }
+    hh, uf = train_judge.target_check(figures)
+    assert (hh["set"], hh["gain"], hh["met"]) == ("hh", 0.06, True)
+    assert (uf["gain"], uf["met"]) == (0.06, False)  # consistency 0.65 is under 0.70
+    assert hh["student"] == "direct-sft" and hh["teacher rows"] == 60
+    # GRPO, once measured, is the student that counts
+    figures["direct-grpo"] = {"final": {"hh-vote": vote(0.54, 0.9), "uf-vote": vote(0.7, 0.9)}}
+    hh, uf = train_judge.target_check(figures)
+    assert hh["student"] == "direct-grpo" and hh["met"] is False and uf["met"] is True
+    assert train_judge.target_check({"direct-sft": figures["direct-sft"]}) == []
