@@ -19,8 +19,9 @@ are kept; a trainer resumes from its latest checkpoint):
 
 Every student is evaluated by `vote` (its greedy verdict; for a `target: label` student the
 reply starts with the verdict's opening, which its training put in the prompt) and `prob`
-(the verdict label's probability, both orders combined per pair); during SFT every saved checkpoint is evaluated
-by `prob` on the held-out pairs, which gives the learning curve.
+(the verdict label's probability, both orders combined per pair); during SFT every
+--eval-every steps a checkpoint is evaluated by `prob` on the held-out pairs, which gives
+the learning curve.
 
 Usage:
   python benchmarks/train_judge.py                       # everything (hours on 2 cores)
@@ -37,13 +38,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
 from common import DATA, report, write_result
 
 from reasonrm import Judge, load_engine
 from reasonrm.protocols import get_protocol
 from reasonrm.runs import judge_file
 from reasonrm.scoring import logit
-from reasonrm.training.config import load_settings
+from reasonrm.training.config import SAVED_CONFIG, load_settings
 from reasonrm.training.data import prepare_file
 from reasonrm.training.distill import read_labelled
 from reasonrm.training.evaluate import evaluate, summarize
@@ -263,8 +265,10 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
         curve.append(
             {"step": step} | {k: v["probabilities"]["pair_accuracy"] for k, v in figures.items()}
         )
-    # a student trained with target: label (and GRPO from it) votes after the verdict's opening
-    prefill = settings.target == "label" if run is run_sft else settings.prefill
+    # a student trained with target: label (and GRPO from it) votes after the verdict's
+    # opening: how it was trained is in the settings saved with it, whatever the config now
+    trained_with = yaml.safe_load((out / SAVED_CONFIG).read_text())
+    prefill = trained_with.get("target") == "label" or bool(trained_with.get("prefill"))
     final = evaluate_student(args, str(out), heldout, stage, work, ["vote", "prob"], prefill)
     return {
         "final": final,
@@ -303,7 +307,7 @@ def target_check(figures: dict) -> list[dict]:
                 "teacher rows": t["rows"],
                 "gain": round(gain, 4),
                 "consistency": consistency,
-                "met": gain >= 0.05 and consistency is not None and consistency >= 0.70,
+                "met": round(gain, 4) >= 0.05 and consistency is not None and consistency >= 0.70,
             }
         )
     return rows

@@ -44,3 +44,7 @@ def test_target_check_compares_the_latest_student_with_the_teachers_vote():
     hh, uf = train_judge.target_check(figures)
     assert hh["student"] == "direct-grpo" and hh["met"] is False and uf["met"] is True
     assert train_judge.target_check({"direct-sft": figures["direct-sft"]}) == []
+    # exactly 5 points is met (0.60 - 0.55 is 0.0499… in floating point)
+    figures["direct-grpo"]["final"]["hh-vote"] = vote(0.60, 0.9)
+    figures["teacher-vote"]["final"]["hh"] = vote(0.55, rows=60)
+    assert train_judge.target_check(figures)[0]["met"] is True

@@ -79,6 +79,14 @@ def test_writer_records_settings_and_refuses_others(tmp_path):
         assert w.done == {1}
         w.write({"line": 2})
     assert len(path.read_text().splitlines()) == 2
+    # unless the value the older rows stood for is known: they were not prefilled
+    with pytest.raises(InputError, match=r"prefill: False → True"):
+        ResumableWriter(path, key="line", settings={"model": "m", "votes": 1, "prefill": True})
+    with ResumableWriter(path, key="line", settings={"model": "m", "votes": 1, "prefill": False}):
+        pass
+    fresh = tmp_path / "fresh.jsonl"  # a new file takes any value
+    with ResumableWriter(fresh, key="line", settings={"prefill": True}) as w:
+        w.write({"line": 1})
 
 
 def test_settings_file_of_a_run_folder(tmp_path):

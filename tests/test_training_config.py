@@ -359,3 +359,17 @@ def test_dry_run_refuses_what_the_gpu_run_would_refuse(tmp_path):
     assert result.exit_code == 2 and "GRPOConfig has no field(s) nope" in result.output
     missing = runner.invoke(app, base + ["--accelerate-config", str(tmp_path / "none.yaml")])
     assert missing.exit_code == 2 and "no such accelerate config" in missing.output
+
+
+def test_grpo_prefill_needs_a_protocol_with_a_verdict_opening(tmp_path):
+    path = write(tmp_path, BASE)
+    assert load_settings(path, "grpo", ["prefill=true", "protocol=direct"]).prefill
+    spec = {  # a user's template with a verdict pattern but no answer_prefix
+        "user": "{question}\n\n1: {a}\n\n2: {b}",
+        "verdict": {"pattern": r"\[\[([12])\]\]", "labels": {"1": "A", "2": "B"}},
+    }
+    template = tmp_path / "mine.yaml"
+    template.write_text(yaml.safe_dump(spec))
+    with pytest.raises(InputError, match="prefill.*protocol 'mine' declares none"):
+        load_settings(path, "grpo", ["prefill=true", f"protocol={template}"])
+    assert not load_settings(path, "grpo", [f"protocol={template}"]).prefill

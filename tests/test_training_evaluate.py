@@ -259,3 +259,24 @@ def test_prefill_starts_the_reply_with_the_verdict_opening(heldout, tmp_path):
         evaluate(model(), rows_of(heldout), out, "rrm", max_tokens=4)
     with pytest.raises(InputError, match="prefill is for score vote"):
         evaluate(engine, rows_of(heldout), tmp_path / "p.jsonl", score="prob", prefill=True)
+
+
+def test_prefill_cuts_the_opening_where_the_label_token_starts(heldout, tmp_path):
+    """For a tokenizer with " 1" as one token the opening is sent without its space, as prob
+    reads it, and the verdict is read from opening + completion."""
+    vocab = {"\\boxed{Assistant": [1, 2], " 1": [3], " 2": [4], " ": [5]}
+
+    def tokenize(text):  # "…Assistant" then " 1" / " 2" as one token each
+        ids = vocab["\\boxed{Assistant"] if text.startswith("\\boxed{Assistant") else []
+        return ids + vocab.get(text[len("\\boxed{Assistant") :], [])
+
+    seen = []
+
+    def label_only(chat, params):
+        seen.append(chat[-1]["content"])
+        return " 1}"
+
+    engine = ScriptedEngine(label_only, tokenize=tokenize)
+    s = evaluate(engine, rows_of(heldout), tmp_path / "e.jsonl", "rrm", prefill=True).summary
+    assert set(seen) == {"\\boxed{Assistant"}
+    assert s["valid"] == 6 and s["predicted"]["A"] == 6

@@ -39,9 +39,16 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | InputEr
             yield number, row
 
 
+#: settings added after results were first kept, with the value older rows were made with
+ADDED_SETTINGS: dict[str, Any] = {"prefill": False}
+
+
 def refuse_other_settings(where: str | Path, before: dict[str, Any], now: dict[str, Any]) -> None:
     """InputError naming what changed when `now` differs from the settings `before` on a key
-    both have (a key added since is not a change)."""
+    both have. A key added since is not a change, unless `ADDED_SETTINGS` knows the value it
+    stood for (older rows of `train evaluate` were not prefilled)."""
+    if before:  # rows were kept: what they lack, they were made with the old value
+        before = {k: v for k, v in ADDED_SETTINGS.items() if k in now} | before
     changed = [k for k in now if k in before and before[k] != now[k]]
     if changed:
         was = ", ".join(f"{k}: {before[k]!r} → {now[k]!r}" for k in changed)

@@ -91,6 +91,18 @@ class LabelReader:
         """The assistant text to send: `prefix` without what goes with the label."""
         return prefix[: len(prefix) - len(self.moved)] if self.moved else prefix
 
+    @classmethod
+    def opening(cls, protocol: Protocol, tokenize: Callable[[str], Any]) -> str:
+        """The verdict's opening to send before a generated label (a prefilled vote, a
+        label-trained student's rollouts): cut where the label's token starts, as `prob`
+        reads it and as training on the whole text saw it; the whole prefix when the labels
+        are not one token each (a vote needs no single token)."""
+        prefix = protocol.score_prefix(None)  # refuses a protocol without a fixed opening
+        try:
+            return cls.for_engine(protocol, tokenize).cut(prefix)
+        except LabelTokenError:
+            return prefix
+
     def label_logprobs(self, next_token: NextToken) -> list[float]:
         """Each label's log-probability at the position read. A label missing from the top
         tokens gets the lowest listed log-probability (an upper bound)."""

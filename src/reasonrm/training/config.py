@@ -229,7 +229,21 @@ class GRPOSettings(TrainSettings):
             )
         if self.both_orders:
             self._whole_pairs_per_process()
+        if self.prefill:
+            self._protocol_has_an_opening()
         return self
+
+    def _protocol_has_an_opening(self) -> None:
+        """prefill starts each rollout with the protocol's fixed verdict opening: refuse
+        one without it before a model is loaded."""
+        from reasonrm.protocols import get_protocol
+
+        proto = get_protocol(self.protocol)
+        if proto.labels is None or proto.answer_prefix is None:
+            raise ValueError(
+                f"prefill starts each rollout with the protocol's verdict opening, and "
+                f"protocol {proto.name!r} declares none (answer_prefix and verdict labels)"
+            )
 
     def _whole_pairs_per_process(self) -> None:
         """Each process generates for and scores its own share of prompts: both orders of

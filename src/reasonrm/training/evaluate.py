@@ -264,10 +264,8 @@ def evaluate(
     proto = get_protocol(protocol)
     settings = eval_settings(proto, max_tokens, settings, score, prefill)
     budget = settings["max_tokens"]
-    # prefill sends the opening exactly as prob reads after it (the same tokens)
-    labels = LabelReader.for_engine(proto, engine.tokenize) if score == "prob" or prefill else None
-    reader = labels if score == "prob" else None
-    opening = labels.cut(proto.score_prefix(None)) if labels and prefill else ""
+    reader = LabelReader.for_engine(proto, engine.tokenize) if score == "prob" else None
+    opening = LabelReader.opening(proto, engine.tokenize) if prefill else ""
     path = Path(out)
     # a row that failed (too long for the context) is tried again on a rerun
     run = ResumableRun(

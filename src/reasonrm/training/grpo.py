@@ -93,11 +93,13 @@ def with_opening(
     rows: list[dict[str, Any]], rewards: list[Callable[..., list[float]]], settings, tokenizer
 ) -> tuple[list[dict[str, Any]], list[Callable[..., list[float]]]]:
     """`prefill`: each prompt as text ending with the protocol's verdict opening (the chat
-    template's generation prompt, then `\\boxed{Assistant `), and rewards that read the
-    opening and the completion together."""
+    template's generation prompt, then `\\boxed{Assistant`, cut as evaluation sends it), and
+    rewards that read the opening and the completion together."""
     from reasonrm.protocols import get_protocol
+    from reasonrm.scoring import LabelReader
 
-    opening = get_protocol(settings.protocol).score_prefix()  # refuses a protocol without one
+    tokenize = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    opening = LabelReader.opening(get_protocol(settings.protocol), tokenize)
 
     def text(chat: list[dict[str, str]]) -> str:
         rendered = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
@@ -132,13 +134,14 @@ def make_trainer(
     rows = grpo_rows(settings)
     model, tokenizer = load_model(settings, cuda)
     rewards, weights = reward_functions(settings)
-    if settings.prefill:
-        rows, rewards = with_opening(rows, rewards, settings, tokenizer)
     if "reward_weights" not in settings.trl:
         args.reward_weights = weights + [1.0] * len(extra_rewards)
+    rewards = [*rewards, *extra_rewards]
+    if settings.prefill:
+        rows, rewards = with_opening(rows, rewards, settings, tokenizer)
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=[*rewards, *extra_rewards],
+        reward_funcs=rewards,
         args=args,
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
