@@ -193,7 +193,9 @@ def evaluate_student(
     """`prefill`: the vote starts from the verdict's opening, as a `target: label` student
     was trained (its loss never covered the opening, which sat in its prompt)."""
     figures: dict[str, Any] = {}
-    engine = load_engine("transformers", checkpoint)
+    # float32: in bfloat16 a small student's two labels are often exactly tied in greedy
+    # decoding (the logits are rounded to steps of 0.25), and the tie goes to slot 1
+    engine = load_engine("transformers", checkpoint, dtype="float32")
     with engine:
         for name, files in heldout.items():
             rows = read_labelled(files["direct"])
@@ -257,8 +259,8 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
     curve = []
     for checkpoint in sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])):
         step = int(checkpoint.name.split("-")[1])
-        if step % args.eval_every and step != result["global_step"]:
-            continue  # a resume point only: each curve point reads 800 rows
+        if step % args.eval_every or step == result["global_step"]:
+            continue  # a resume point, or the final model (read below): 800 rows a point
         figures = evaluate_student(
             args, str(checkpoint), heldout, f"{stage}-{step}", work, ["prob"]
         )
@@ -270,6 +272,10 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
     trained_with = yaml.safe_load((out / SAVED_CONFIG).read_text())
     prefill = trained_with.get("target") == "label" or bool(trained_with.get("prefill"))
     final = evaluate_student(args, str(out), heldout, stage, work, ["vote", "prob"], prefill)
+    curve.append(
+        {"step": result["global_step"]}
+        | {k: v["probabilities"]["pair_accuracy"] for k, v in final.items() if k.endswith("prob")}
+    )
     return {
         "final": final,
         "vote_prefilled": prefill,

@@ -169,3 +169,38 @@ def test_next_token_probabilities_match_llamacpp(smollm2_engine, llamacpp_engine
     assert ours[0].prompt_tokens > ours[1].prompt_tokens  # each chat's own length, not padded
     judge = Judge(smollm2_engine, "direct", score="prob")
     assert judge.judge(Comparison("What is 2 + 2?", "4", "5")).p_a is not None
+
+
+def test_next_token_logprobs_in_bfloat16_are_not_rounded_to_the_logits_precision(
+    tmp_path, smollm2_path
+):
+    """Logits of 32-64 are rounded to steps of 0.25 in bfloat16: read that way, a student's
+    two label log-odds came out in quarter steps, and often exactly tied. The engine redoes
+    the last projection in float32: log-odds close to a float32 model's, not quantized."""
+    import torch
+
+    from reasonrm.engines.base import run_sync
+    from reasonrm.engines.transformers import TransformersEngine
+    from reasonrm.training.checkpoints import tiny_random_model
+
+    model, tokenizer = tiny_random_model(seed=0)
+    with torch.no_grad():  # logits of about ±50, as a trained model's
+        head = model.get_output_embeddings().weight
+        head.mul_(50 / model(**tokenizer("Hi", return_tensors="pt")).logits.abs().max())
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    chats = [[{"role": "user", "content": f"Pick {n}."}] for n in range(8)]
+
+    def top_two_gaps(dtype):
+        engine = TransformersEngine(str(tmp_path), dtype=dtype, batch_size=8)
+        try:
+            found = run_sync(engine.anext_tokens(chats, top=2))
+        finally:
+            engine.close()
+        return [a - b for a, b in (sorted(t.logprobs.values(), reverse=True) for t in found)]
+
+    half, full = top_two_gaps("bfloat16"), top_two_gaps("float32")
+    assert max(full) > 0.2  # the gaps are not all below the rounding step
+    assert not all(g == pytest.approx(round(g * 8) / 8, abs=1e-6) for g in half)
+    for h, f in zip(half, full, strict=True):
+        assert h == pytest.approx(f, abs=0.15)

@@ -10,6 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from reasonrm.engines.base import Engine, is_continuation, top_logprobs
 from reasonrm.engines.models import REGISTRY, resolve_gguf
@@ -167,9 +168,7 @@ class TransformersEngine(Engine):
         enc = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt").to(self.device)
         start = time.perf_counter()
         with torch.inference_mode():
-            # logits at the last position only: the full (batch, length, vocab) tensor
-            # would cost about as much as the rest of the forward pass on a small model
-            logits = self.net(**enc, logits_to_keep=1).logits[:, -1, :].float()
+            logits = self._last_logits(enc)
         best = torch.log_softmax(logits, dim=-1).topk(top, dim=-1)
         seconds = (time.perf_counter() - start) / len(ids)
         results = []
@@ -182,6 +181,23 @@ class TransformersEngine(Engine):
             ]
             results.append(NextToken(top_logprobs(entries, where=self.model), n_tokens, seconds))
         return results
+
+    def _last_logits(self, enc: Any) -> Any:
+        """Float32 logits at the last position only (the full (batch, length, vocab) tensor
+        would cost about as much as the rest of the forward pass on a small model). In
+        bfloat16 the logits themselves are rounded, to steps of 0.25 at magnitudes of 32 to
+        64, so two labels' log-odds came out in quarter steps and often exactly tied: the
+        final projection is redone in float32 from the last hidden state."""
+        import torch
+
+        head = self.net.get_output_embeddings()
+        if self.net.dtype == torch.float32 or not isinstance(head, torch.nn.Linear):
+            return self.net(**enc, logits_to_keep=1).logits[:, -1, :].float()
+        hidden = self.net.get_decoder()(**enc).last_hidden_state[:, -1, :].float()
+        bias = None if head.bias is None else head.bias.float()
+        logits = torch.nn.functional.linear(hidden, head.weight.float(), bias)
+        cap = getattr(self.net.config, "final_logit_softcapping", None)
+        return torch.tanh(logits / cap) * cap if cap else logits
 
     def _finish(self, req: _Request, error: Exception | None = None) -> None:
         if req in self._pending:
