@@ -90,7 +90,10 @@ def reward_functions(
 
 
 def with_opening(
-    rows: list[dict[str, Any]], rewards: list[Callable[..., list[float]]], settings, tokenizer
+    rows: list[dict[str, Any]],
+    rewards: list[Callable[..., list[float]]],
+    settings: GRPOSettings,
+    tokenizer: Any,
 ) -> tuple[list[dict[str, Any]], list[Callable[..., list[float]]]]:
     """`prefill`: each prompt as text ending with the protocol's verdict opening (the chat
     template's generation prompt, then `\\boxed{Assistant`, cut as evaluation sends it), and
