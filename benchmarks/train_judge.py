@@ -215,6 +215,12 @@ def evaluate_student(
     return figures
 
 
+def curve_point(step: int, figures: dict) -> dict:
+    """A learning-curve point: each set's `prob` pair accuracy at `step`."""
+    probs = {k: v for k, v in figures.items() if k.endswith("-prob")}
+    return {"step": step} | {k: v["probabilities"]["pair_accuracy"] for k, v in probs.items()}
+
+
 def train(args, work: Path, stage: str, heldout: dict) -> dict:
     """Train one stage (resuming), evaluate its checkpoints by prob (the learning curve)
     and the final model by vote and prob."""
@@ -264,18 +270,13 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
         figures = evaluate_student(
             args, str(checkpoint), heldout, f"{stage}-{step}", work, ["prob"]
         )
-        curve.append(
-            {"step": step} | {k: v["probabilities"]["pair_accuracy"] for k, v in figures.items()}
-        )
+        curve.append(curve_point(step, figures))
     # a student trained with target: label (and GRPO from it) votes after the verdict's
     # opening: how it was trained is in the settings saved with it, whatever the config now
     trained_with = yaml.safe_load((out / SAVED_CONFIG).read_text())
     prefill = trained_with.get("target") == "label" or bool(trained_with.get("prefill"))
     final = evaluate_student(args, str(out), heldout, stage, work, ["vote", "prob"], prefill)
-    curve.append(
-        {"step": result["global_step"]}
-        | {k: v["probabilities"]["pair_accuracy"] for k, v in final.items() if k.endswith("prob")}
-    )
+    curve.append(curve_point(result["global_step"], final))
     return {
         "final": final,
         "vote_prefilled": prefill,

@@ -280,3 +280,17 @@ def test_prefill_cuts_the_opening_where_the_label_token_starts(heldout, tmp_path
     s = evaluate(engine, rows_of(heldout), tmp_path / "e.jsonl", "rrm", prefill=True).summary
     assert set(seen) == {"\\boxed{Assistant"}
     assert s["valid"] == 6 and s["predicted"]["A"] == 6
+
+
+def test_prefill_needs_a_protocol_with_a_verdict_opening(tmp_path):
+    from reasonrm.training.evaluate import eval_settings
+
+    spec = {  # a user's template with a verdict pattern but no answer_prefix
+        "user": "{question}\n\n1: {a}\n\n2: {b}",
+        "verdict": {"pattern": r"\[\[([12])\]\]", "labels": {"1": "A", "2": "B"}},
+    }
+    template = tmp_path / "mine.yaml"
+    template.write_text(json.dumps(spec))
+    assert eval_settings(str(template), 8)["prefill"] is False
+    with pytest.raises(InputError, match="--prefill.*protocol 'mine' declares none"):
+        eval_settings(str(template), 8, prefill=True)

@@ -57,11 +57,17 @@ class Protocol(ABC):
         """The cue to append to this particular cut-off completion."""
         return self.verdict_cue
 
+    @property
+    def has_verdict_opening(self) -> bool:
+        """Whether a verdict opens with fixed text followed by one label: what reading the
+        label's probability, and starting a reply at the label (prefill), both need."""
+        return None not in (self.labels, self.answer_prefix, self.verdict_open)
+
     def score_prefix(self, completion: str | None = None) -> str:
         """The assistant text after which the next token is the verdict label: the answer
         prefix alone (no reasoning), or the judge's own chain up to its verdict (where it
         wrote none, the chain followed by the verdict cue)."""
-        if self.labels is None or self.answer_prefix is None or self.verdict_open is None:
+        if not self.has_verdict_opening:
             raise ScoringUnsupportedError(
                 f"protocol {self.name!r} declares no verdict labels, so its verdicts cannot "
                 "be read as probabilities: use score='vote'"

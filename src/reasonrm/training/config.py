@@ -239,7 +239,7 @@ class GRPOSettings(TrainSettings):
         from reasonrm.protocols import get_protocol
 
         proto = get_protocol(self.protocol)
-        if proto.labels is None or proto.answer_prefix is None:
+        if not proto.has_verdict_opening:
             raise ValueError(
                 f"prefill starts each rollout with the protocol's verdict opening, and "
                 f"protocol {proto.name!r} declares none (answer_prefix and verdict labels)"

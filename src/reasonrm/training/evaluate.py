@@ -54,24 +54,24 @@ async def evaluate_row(
     row: LabelledChat,
     max_tokens: int,
     reader: LabelReader | None = None,
-    prefill: str = "",
+    opening: str = "",
 ) -> dict[str, Any]:
     """One greedy completion of the row's judge prompt and its parsed verdict; with a
     `reader` (score prob), the verdict label's probability read right after the prompt.
-    `prefill` is sent as the start of the reply and read as part of the verdict."""
+    `opening` (prefill) is sent as the start of the reply and read as part of the verdict."""
     params = SamplingParams(max_tokens=max_tokens, temperature=0.0, n=1, seed=0)
     result: dict[str, Any] = {"id": row.id, "label": row.label}
     if row.pair is not None:
         result["pair"] = row.pair
-    chat = [*row.messages, {"role": "assistant", "content": prefill}] if prefill else row.messages
     try:
         if reader is not None:
             return result | await _read_verdict(engine, protocol, row, reader)
-        ((s,),) = await engine.agenerate([chat], params)
+        reply = [{"role": "assistant", "content": opening}] if opening else []
+        ((s,),) = await engine.agenerate([[*row.messages, *reply]], params)
     except ContextLengthError as e:
         log.warning("row %s is too long for the model: %s", row.id, e)
         return result | {"verdict": None, "correct": None, "error": str(e)}
-    verdict = protocol.parse(prefill + s.text, truncated=s.finish_reason == "length")
+    verdict = protocol.parse(opening + s.text, truncated=s.finish_reason == "length")
     return result | {
         "verdict": verdict.winner,
         "correct": verdict.winner == row.label,
@@ -219,7 +219,11 @@ def eval_settings(
     if prefill:
         if score != "vote":
             raise InputError("--prefill is for score vote (prob already reads after the opening)")
-        proto.score_prefix(None)  # refuses a protocol without a fixed verdict opening
+        if not proto.has_verdict_opening:
+            raise InputError(
+                f"--prefill starts the reply with the verdict's opening, and protocol "
+                f"{proto.name!r} declares none (answer_prefix and verdict labels)"
+            )
     budget = max_tokens or proto.default_max_tokens
     if budget < 1:
         raise InputError("--max-tokens must be at least 1")
