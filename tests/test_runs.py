@@ -11,6 +11,7 @@ from reasonrm.errors import EngineUnavailableError, InputError
 from reasonrm.judge import Judge
 from reasonrm.ranking import Ranker
 from reasonrm.runs import ResumableRun, judge_file, rank_file
+from reasonrm.specs import EngineSpec
 
 
 def write_lines(path, lines):
@@ -115,3 +116,15 @@ def test_resumable_run_retries_the_rows_it_is_told_to(tmp_path):
     assert again.written == 2 and again.rows[2] == {"k": 2, "ok": True}  # the retried row
     again.close()
     assert [r["k"] for r in read(out)] == [1, 2, 2, 3]
+
+
+def test_a_transformers_engine_records_its_precision_and_others_do_not():
+    assert "dtype" not in EngineSpec(model="qwen2.5-1.5b").result_settings()
+    spec = EngineSpec(engine="transformers", model="out/sft", dtype="float32")
+    assert spec.result_settings() == {
+        "engine": "transformers",
+        "model": "out/sft",
+        "dtype": "float32",
+    }
+    with pytest.raises(InputError, match="dtype must be one of auto, bfloat16"):
+        EngineSpec(model="out/sft", dtype="fp8")

@@ -172,8 +172,10 @@ def test_cli_evaluate(heldout, tmp_path, monkeypatch):
 
     def fake(spec):
         seen.append((spec.engine, spec.model))
+        dtypes.append(spec.dtype)
         return model()
 
+    dtypes = []
     monkeypatch.setattr(cli_train, "_open_engine", fake)
     checkpoint = tmp_path / "sft-out"
     checkpoint.mkdir()
@@ -185,6 +187,13 @@ def test_cli_evaluate(heldout, tmp_path, monkeypatch):
     assert report["by_label"]["B"]["accuracy"] == 0.3333
     assert report["results"] == str(checkpoint / "eval-heldout.jsonl")
     assert "label B: accuracy" in result.stdout
+    # a student is read in float32 unless told otherwise, and its results record that
+    assert dtypes == ["float32"]
+    rows = [json.loads(x) for x in (checkpoint / "eval-heldout.jsonl").read_text().splitlines()]
+    assert rows[0]["settings"]["dtype"] == "float32"
+    again = ["train", "evaluate", str(checkpoint), "--data", str(heldout), "--dtype", "bfloat16"]
+    result = runner.invoke(app, again)
+    assert result.exit_code == 2 and "dtype: 'float32' → 'bfloat16'" in result.output
 
     out = tmp_path / "gguf-eval.jsonl"
     args = ["train", "evaluate", "smollm2-135m", "--data", str(heldout), "--limit", "2"]

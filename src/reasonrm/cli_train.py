@@ -333,8 +333,23 @@ def _default_results(checkpoint: str, data: Path) -> Path:
 @friendly
 @spec_options(
     judge=("protocol", "max_tokens", "score"),
-    engine=("engine", "base_url", "api_key_env", "concurrency", "parallel", "context", "threads"),
+    engine=(
+        "engine",
+        "base_url",
+        "api_key_env",
+        "concurrency",
+        "parallel",
+        "context",
+        "threads",
+        "dtype",
+    ),
     overrides={
+        "dtype": {
+            "default": None,
+            "help": "transformers engine: weight precision (default float32: in bfloat16 a "
+            "small student's two verdict labels often tie exactly, and greedy decoding then "
+            "names slot 1).",
+        },
         "protocol": DATA_PROTOCOL,
         "max_tokens": {"help": "Token budget per row (default: the protocol's)."},
         "score": {
@@ -384,9 +399,9 @@ def train_evaluate(
     rows = d.read_labelled(path, limit)
     proto = d.resolve_protocol(path, specs.values["protocol"])
     max_tokens = specs.values["max_tokens"]
-    engine = specs.engine(model=checkpoint).resolved()
+    engine = specs.engine(model=checkpoint, dtype="float32").resolved()
     results = results or _default_results(checkpoint, path)
-    settings = {"checkpoint": checkpoint, "engine": engine.engine, "data": str(path.resolve())}
+    settings = {"checkpoint": checkpoint, "data": str(path.resolve())} | engine.result_settings()
     score = specs.values["score"]
     # before loading the model
     check_settings(results, eval_settings(proto, max_tokens, settings, score, prefill))

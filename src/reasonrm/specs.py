@@ -18,6 +18,7 @@ from reasonrm.errors import InputError
 Orders = Literal["auto", "random", "both", "fixed"]
 ORDERS: tuple[str, ...] = ("auto", "random", "both", "fixed")
 ENGINE_CHOICES: tuple[str, ...] = ("auto", "llamacpp", "openai", "transformers")
+DTYPES: tuple[str, ...] = ("auto", "bfloat16", "float32", "float16")
 SCORES: tuple[str, ...] = ("auto", "vote", "prob", "calibrated", "pointwise")
 REFERENCES: tuple[str, ...] = ("none", "self")
 REASONING_EFFORTS: tuple[str, ...] = ("low", "medium", "high")
@@ -272,8 +273,8 @@ class JudgeSpec(_Spec):
 
 @dataclass(frozen=True)
 class EngineSpec(_Spec):
-    """Which model generates, and how. Only `engine` and `model` decide the results
-    (`result_settings`); the rest are where and how fast."""
+    """Which model generates, and how. Only `engine`, `model` and a transformers engine's
+    `dtype` decide the results (`result_settings`); the rest are where and how fast."""
 
     engine: str = field(
         default="auto",
@@ -317,6 +318,14 @@ class EngineSpec(_Spec):
         default=None,
         metadata=option("llamacpp engine: CPU threads (default: every core).", minimum=1),
     )
+    dtype: str = field(
+        default="auto",
+        metadata=option(
+            "transformers engine: weight precision; auto: bfloat16 for checkpoint folders, "
+            "float32 for .gguf files.",
+            choices=DTYPES,
+        ),
+    )
 
     def __post_init__(self) -> None:
         self._check()
@@ -341,8 +350,11 @@ class EngineSpec(_Spec):
         return self.model or (DEFAULT_MODEL if self.resolved().engine == "llamacpp" else None)
 
     def result_settings(self) -> dict[str, Any]:
-        """What decides the results: the backend (resolved) and the model."""
-        return {"engine": self.resolved().engine, "model": self.model}
+        """What decides the results: the backend (resolved), the model, and for transformers
+        the precision (in bfloat16 a small model's two verdict labels can tie exactly)."""
+        engine = self.resolved().engine
+        precision = {"dtype": self.dtype} if engine == "transformers" else {}
+        return {"engine": engine, "model": self.model} | precision
 
 
 def run_settings(judge: JudgeSpec | None, engine: EngineSpec, **extra: Any) -> dict[str, Any]:

@@ -108,3 +108,20 @@ def test_evaluate_with_prefill_generates_the_label_after_the_opening(
     # without the opening SmolLM2 writes no verdict; with it the first token is the label
     assert report["valid"] >= 5, [r["text"] for r in rows]
     assert all(r["completion_tokens"] <= 4 for r in rows)
+
+
+def test_evaluate_in_transformers_reads_a_student_in_float32(prepared, smollm2_path, tmp_path):
+    """The transformers engine (what a trained folder opens with) reads the labels'
+    probabilities in float32 by default, and --dtype is recorded, so a resumed run in
+    another precision is refused."""
+    results = tmp_path / "eval.jsonl"
+    args = ["train", "evaluate", str(smollm2_path), "--data", str(prepared), "--limit", "2"]
+    args += ["--engine", "transformers", "--score", "prob", "--out", str(results)]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    rows = _lines(results)
+    assert len(rows) == 2 and all(r["settings"]["dtype"] == "float32" for r in rows)
+    assert all(r["settings"]["engine"] == "transformers" for r in rows)
+    assert all(0.0 < r["p_first"] < 1.0 for r in rows if not r.get("error")), rows
+    again = runner.invoke(app, [*args, "--dtype", "bfloat16"])
+    assert again.exit_code == 2 and "dtype" in again.output

@@ -16,10 +16,12 @@ from reasonrm.engines.base import Engine, is_continuation, top_logprobs
 from reasonrm.engines.models import REGISTRY, resolve_gguf
 from reasonrm.errors import (
     ContextLengthError,
+    InputError,
     MissingDependencyError,
     UnknownEngineError,
     UnknownModelError,
 )
+from reasonrm.specs import DTYPES
 from reasonrm.types import Message, NextToken, Sample, SamplingParams
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ class TransformersEngine(Engine):
 
     @classmethod
     def from_spec(cls, spec, progress=None) -> TransformersEngine:
-        return cls(spec.model, batch_size=spec.parallel)
+        return cls(spec.model, batch_size=spec.parallel, dtype=spec.dtype)
 
     def __init__(
         self,
@@ -69,7 +71,10 @@ class TransformersEngine(Engine):
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        dtype = dtype or ("float32" if "gguf_file" in kwargs else "bfloat16")
+        if dtype in (None, "auto"):
+            dtype = "float32" if "gguf_file" in kwargs else "bfloat16"
+        if dtype not in DTYPES:
+            raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         self.net = AutoModelForCausalLM.from_pretrained(
             source, dtype=getattr(torch, dtype), **kwargs
         ).to(device)
