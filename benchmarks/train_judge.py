@@ -46,9 +46,9 @@ from reasonrm.protocols import get_protocol
 from reasonrm.runs import judge_file
 from reasonrm.scoring import logit
 from reasonrm.training.config import SAVED_CONFIG, load_settings
-from reasonrm.training.data import prepare_file
+from reasonrm.training.data import estimate_tokens, prepare_file
 from reasonrm.training.distill import read_labelled
-from reasonrm.training.evaluate import evaluate, summarize
+from reasonrm.training.evaluate import evaluate, probabilities, summarize
 from reasonrm.training.grpo import run_grpo
 from reasonrm.training.sft import run_sft
 from reasonrm.types import Comparison
@@ -158,7 +158,26 @@ def teacher(args, work: Path, heldout: dict, score: str) -> dict[str, dict]:
             judge_file(judge, source, out)
             rows = evaluation_rows(jsonl(source), jsonl(out))
             figures[name] = summarize(rows) | {"wall_seconds": time.perf_counter() - started}
+            if score == "prob":
+                within = within_training_limit(files["rrm"], args.max_tokens)
+                figures[name]["by_length"] = by_length(rows, within)
     return {"final": figures}
+
+
+def within_training_limit(heldout_rrm: Path, limit: int) -> dict[str, bool]:
+    """Per held-out pair: would training's length limit have kept it (the same estimate on
+    the same rrm prompt as `prepare`)?"""
+    return {r["pair"]: estimate_tokens(r["messages"]) <= limit for r in jsonl(heldout_rrm)}
+
+
+def by_length(judged: list[dict], within: dict[str, bool]) -> dict[str, dict]:
+    """Pair accuracy (prob) on the held-out pairs as long as those trained on, and on the
+    longer ones, which training dropped."""
+    split = {}
+    for name, kept in (("within_training_limit", True), ("over_training_limit", False)):
+        probs = probabilities([r for r in judged if within.get(r["pair"]) is kept]) or {}
+        split[name] = {"pairs": probs.get("pairs", 0), "pair_accuracy": probs.get("pair_accuracy")}
+    return split
 
 
 def evaluation_rows(inputs: list[dict], judged: list[dict]) -> list[dict]:
@@ -212,6 +231,9 @@ def evaluate_student(
                     prefill=prefill and score == "vote",
                 )
                 figures[f"{name}-{score}"] = result.summary
+                if score == "prob":
+                    within = within_training_limit(files["rrm"], args.max_tokens)
+                    figures[f"{name}-{score}"]["by_length"] = by_length(jsonl(out), within)
     return figures
 
 

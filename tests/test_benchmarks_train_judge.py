@@ -48,3 +48,28 @@ def test_target_check_compares_the_latest_student_with_the_teachers_vote():
     figures["direct-grpo"]["final"]["hh-vote"] = vote(0.60, 0.9)
     figures["teacher-vote"]["final"]["hh"] = vote(0.55, rows=60)
     assert train_judge.target_check(figures)[0]["met"] is True
+
+
+def test_pair_accuracy_is_split_at_the_training_length_limit(tmp_path):
+    """Held-out pairs whose rrm prompt training would have kept, and the longer ones, scored
+    apart: the estimate is prepare's (4 characters a token)."""
+    heldout = tmp_path / "heldout-rrm.jsonl"
+    short = [{"role": "user", "content": "x" * 400}]
+    long = [{"role": "user", "content": "x" * 8000}]
+    train_judge.write_jsonl(
+        heldout,
+        [{"pair": "s1", "messages": short}, {"pair": "s2", "messages": short}]
+        + [{"pair": "l1", "messages": long}],
+    )
+    within = train_judge.within_training_limit(heldout, 1024)
+    assert within == {"s1": True, "s2": True, "l1": False}
+
+    def row(pair, label, logodds):
+        return {"pair": pair, "label": label, "first_logodds": logodds, "correct": None}
+
+    judged = [row("s1", "A", 2.0), row("s1", "B", 1.0)]  # chosen first: +2, second: -1: right
+    judged += [row("s2", "A", -1.0), row("s2", "B", 0.5)]  # wrong
+    judged += [row("l1", "A", 0.2), row("l1", "B", -0.3)]  # right
+    split = train_judge.by_length(judged, within)
+    assert split["within_training_limit"] == {"pairs": 2, "pair_accuracy": 0.5}
+    assert split["over_training_limit"] == {"pairs": 1, "pair_accuracy": 1.0}
