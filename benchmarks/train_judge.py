@@ -16,17 +16,24 @@ are kept; a trainer resumes from its latest checkpoint):
   direct-sft-verdict  the same with the loss on the whole verdict (`target: verdict`), where
                  the label is 1 of 11 tokens: not in the default run, kept to compare
   direct-grpo    GRPO from direct-sft with the both-order consistency reward
+  distill-sft    SFT on the teacher's reasoning (`rrm`), kept only where its verdict is right
+                 (`train distill`, a hinted second pass for rows with none), for
+                 --distill-pairs training pairs per set, both orders
+  distill-grpo   GRPO from distill-sft with the both-order consistency reward, reasoning
+                 rollouts of up to --reasoning-tokens
 
 Every student is evaluated by `vote` (its greedy verdict; for a `target: label` student the
 reply starts with the verdict's opening, which its training put in the prompt) and `prob`
-(the verdict label's probability, both orders combined per pair); during SFT every
+(the verdict label's probability, both orders combined per pair). A reasoning student's vote
+(distill-*) reads --reasoning-vote-pairs pairs per set in both orders: generation is slow
+on the CPU. During SFT every
 --eval-every steps a checkpoint is evaluated by `prob` on the held-out pairs, which gives
 the learning curve.
 
 Usage:
   python benchmarks/train_judge.py                       # everything (hours on 2 cores)
   python benchmarks/train_judge.py --stages teacher-prob,untrained,direct-sft
-  python benchmarks/train_judge.py --smoke               # tiny model, 8 pairs: minutes
+  python benchmarks/train_judge.py --smoke               # 8 pairs, 2 steps a stage: minutes
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ from reasonrm.runs import judge_file
 from reasonrm.scoring import logit
 from reasonrm.training.config import SAVED_CONFIG, load_settings
 from reasonrm.training.data import estimate_tokens, prepare_file
-from reasonrm.training.distill import read_labelled
+from reasonrm.training.distill import DistillConfig, distill, read_labelled
 from reasonrm.training.evaluate import evaluate, probabilities, summarize
 from reasonrm.training.grpo import run_grpo
 from reasonrm.training.sft import run_sft
@@ -67,6 +74,8 @@ STAGES = [
     "direct-sft-verdict",
     "direct-sft",
     "direct-grpo",
+    "distill-sft",
+    "distill-grpo",
 ]
 DEFAULT_STAGES = [s for s in STAGES if s != "direct-sft-verdict"]
 STUDENT = "smollm2-135m"
@@ -206,26 +215,44 @@ def evaluation_rows(inputs: list[dict], judged: list[dict]) -> list[dict]:
     return out
 
 
+def protocol_of(stage: str) -> str:
+    """The judge prompt a stage's student was trained on: reasoning, or the bare verdict."""
+    return "rrm" if stage.startswith("distill") else "direct"
+
+
 def evaluate_student(
-    args, checkpoint: str, heldout: dict, tag: str, work: Path, scores, prefill: bool = False
+    args,
+    checkpoint: str,
+    heldout: dict,
+    tag: str,
+    work: Path,
+    scores,
+    prefill: bool = False,
+    protocol: str = "direct",
 ) -> dict:
     """`prefill`: the vote starts from the verdict's opening, as a `target: label` student
-    was trained (its loss never covered the opening, which sat in its prompt)."""
+    was trained (its loss never covered the opening, which sat in its prompt). An `rrm`
+    student reasons before its vote, on the first --reasoning-vote-pairs pairs."""
     figures: dict[str, Any] = {}
     # float32: in bfloat16 a small student's two labels are often exactly tied in greedy
     # decoding (the logits are rounded to steps of 0.25), and the tie goes to slot 1
     engine = load_engine("transformers", checkpoint, dtype="float32")
     with engine:
         for name, files in heldout.items():
-            rows = read_labelled(files["direct"])
+            rows = read_labelled(files[protocol])
             for score in scores:
                 out = work / "eval" / f"{tag}-{name}-{score}.jsonl"
+                judged, max_tokens = rows, 16
+                if protocol == "rrm" and score == "vote":  # reasoning: a subset of pairs
+                    picked = first_pairs(jsonl(files["rrm"]), args.reasoning_vote_pairs, seed=0)
+                    judged = [r for r in rows if r.pair in {p["pair"] for p in picked}]
+                    max_tokens = args.reasoning_tokens
                 result = evaluate(
                     engine,
-                    rows,
+                    judged,
                     out,
-                    "direct",
-                    max_tokens=16,
+                    protocol,
+                    max_tokens=max_tokens,
                     score=score,
                     concurrency=4,
                     prefill=prefill and score == "vote",
@@ -243,61 +270,94 @@ def curve_point(step: int, figures: dict) -> dict:
     return {"step": step} | {k: v["probabilities"]["pair_accuracy"] for k, v in probs.items()}
 
 
+def distilled(args, work: Path) -> Path:
+    """The teacher's verdict-checked `rrm` chains (`train distill`, one sample a row and a
+    hinted pass for rows with none) for --distill-pairs training pairs of each set, both
+    orders: an SFT data folder. Resumes; the teacher loads only while rows are left."""
+    rows = []
+    for name in args.sets:
+        trained = first_pairs(
+            jsonl(work / "data" / name / "rrm" / "train.jsonl"), args.train_pairs, 0
+        )
+        rows += first_pairs(trained, args.distill_pairs, seed=0)
+    source = work / "data" / "distill-input" / "train.jsonl"
+    write_jsonl(source, rows)
+    out = work / "distill"
+    done = out / "stats.json"
+    if not done.exists() or json.loads(done.read_text())["rows"] < len(rows):
+        engine = load_engine("llamacpp", args.teacher, parallel=4, context=args.context)
+        with engine:
+            config = DistillConfig(samples=1, hint=True, seed=0)
+            distill(engine, read_labelled(source), out, "rrm", config)
+    return out
+
+
+def stage_settings(args, work: Path, stage: str):
+    """The trainer and its settings for a stage: the config file with the harness's
+    overrides (data, model, output, steps, checkpoints kept for the learning curve)."""
+    out = work / stage
+    keep_all = [f"output_dir={out}", "save_total_limit=null"]
+    if stage.startswith("direct-sft"):
+        overrides = [
+            f"model={args.student}",
+            f"data={work / 'data' / 'train-direct'}",
+            f"target={'verdict' if stage == 'direct-sft-verdict' else 'label'}",
+            f"epochs={args.sft_epochs}",
+            f"save_steps={args.save_every}",
+            *keep_all,
+            *args.sft_set,
+        ]
+        return run_sft, load_settings(args.sft_config, "sft", overrides)
+    if stage == "distill-sft":
+        overrides = [
+            f"model={args.student}",
+            f"data={distilled(args, work)}",
+            f"save_steps={args.save_every}",
+            *keep_all,
+            *args.sft_set,
+        ]
+        return run_sft, load_settings(args.distill_sft_config, "sft", overrides)
+    protocol = protocol_of(stage)
+    overrides = [
+        f"model={work / stage.replace('grpo', 'sft')}",
+        f"data={work / 'data' / f'train-{protocol}'}",
+        f"protocol={protocol}",
+        f"max_steps={args.grpo_steps}",
+        f"save_steps={min(args.save_every, 20)}",  # GRPO steps are slow: resume points
+        *keep_all,
+    ]
+    if stage == "distill-grpo":
+        config = args.distill_grpo_config
+        overrides += ["consistency=true", f"max_completion_length={args.reasoning_tokens}"]
+    else:
+        config = args.grpo_config
+    return run_grpo, load_settings(config, "grpo", [*overrides, *args.grpo_set])
+
+
 def train(args, work: Path, stage: str, heldout: dict) -> dict:
     """Train one stage (resuming), evaluate its checkpoints by prob (the learning curve)
     and the final model by vote and prob."""
     out = work / stage
-    if stage.startswith("direct-sft"):
-        settings = load_settings(
-            args.sft_config,
-            "sft",
-            [
-                f"model={args.student}",
-                f"data={work / 'data' / 'train-direct'}",
-                f"output_dir={out}",
-                f"target={'verdict' if stage == 'direct-sft-verdict' else 'label'}",
-                f"epochs={args.sft_epochs}",
-                f"save_steps={args.save_every}",
-                "save_total_limit=null",
-                *args.sft_set,
-            ],
-        )
-        run = run_sft
-    else:
-        settings = load_settings(
-            args.grpo_config,
-            "grpo",
-            [
-                f"model={work / 'direct-sft'}",
-                f"data={work / 'data' / 'train-direct'}",
-                f"output_dir={out}",
-                "protocol=direct",
-                f"max_steps={args.grpo_steps}",
-                f"save_steps={min(args.save_every, 20)}",  # GRPO steps are slow: resume points
-                "save_total_limit=null",
-                *args.grpo_set,
-            ],
-        )
-        run = run_grpo
+    run, settings = stage_settings(args, work, stage)
     trained = out / "train_result.json"  # written once the final model is saved
     if not trained.exists():
         result = run(settings, cuda=False)
         trained.write_text(json.dumps(result.to_dict() | {"log_history": result.log_history}))
     result = json.loads(trained.read_text())
     curve = []
+    how = {"protocol": protocol_of(stage)}
     for checkpoint in sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])):
         step = int(checkpoint.name.split("-")[1])
         if step % args.eval_every or step == result["global_step"]:
             continue  # a resume point, or the final model (read below): 800 rows a point
-        figures = evaluate_student(
-            args, str(checkpoint), heldout, f"{stage}-{step}", work, ["prob"]
-        )
+        tag = f"{stage}-{step}"
+        figures = evaluate_student(args, str(checkpoint), heldout, tag, work, ["prob"], **how)
         curve.append(curve_point(step, figures))
     # a student trained with target: label (and GRPO from it) votes after the verdict's
     # opening: how it was trained is in the settings saved with it, whatever the config now
     trained_with = yaml.safe_load((out / SAVED_CONFIG).read_text())
     prefill = trained_with.get("target") == "label" or bool(trained_with.get("prefill"))
-    final = evaluate_student(args, str(out), heldout, stage, work, ["vote", "prob"], prefill)
+    final = evaluate_student(args, str(out), heldout, stage, work, ["vote", "prob"], prefill, **how)
     curve.append(curve_point(result["global_step"], final))
     return {
         "final": final,
@@ -311,34 +371,36 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
     }
 
 
+TRAINED = ["direct-sft", "direct-grpo", "distill-sft", "distill-grpo"]
+
+
 def target_check(figures: dict) -> list[dict]:
-    """Issue 15's target per held-out set: the latest trained stage's `vote` at least 5 points
-    above the prompted teacher's `vote` (one random order), with both-order consistency of
-    0.70 or more."""
+    """Issue 15's target per trained stage and held-out set: the student's `vote` at least 5
+    points above the prompted teacher's `vote` (one random order), with both-order
+    consistency of 0.70 or more."""
     teacher = figures.get("teacher-vote", {}).get("final", {})
-    trained = [s for s in ("direct-grpo", "direct-sft") if s in figures]
-    if not teacher or not trained:
-        return []
-    student = figures[trained[0]]["final"]
     rows = []
-    for name, t in teacher.items():
-        s = student.get(f"{name}-vote")
-        if s is None:
-            continue
-        gain = s["accuracy"] - t["accuracy"]
-        consistency = s["both_orders"]["consistency"]
-        rows.append(
-            {
-                "set": name,
-                "student": trained[0],
-                "student vote": s["accuracy"],
-                "teacher vote": t["accuracy"],
-                "teacher rows": t["rows"],
-                "gain": round(gain, 4),
-                "consistency": consistency,
-                "met": round(gain, 4) >= 0.05 and consistency is not None and consistency >= 0.70,
-            }
-        )
+    for stage in (st for st in TRAINED if st in figures and teacher):
+        for name, t in teacher.items():
+            student = figures[stage]["final"].get(f"{name}-vote")
+            if student is None:
+                continue
+            gain = student["accuracy"] - t["accuracy"]
+            consistency = student["both_orders"]["consistency"]
+            met = round(gain, 4) >= 0.05 and consistency is not None and consistency >= 0.70
+            rows.append(
+                {
+                    "set": name,
+                    "student": stage,
+                    "student vote": student["accuracy"],
+                    "student rows": student["rows"],
+                    "teacher vote": t["accuracy"],
+                    "teacher rows": t["rows"],
+                    "gain": round(gain, 4),
+                    "consistency": consistency,
+                    "met": met,
+                }
+            )
     return rows
 
 
@@ -365,13 +427,36 @@ def main() -> None:
     ap.add_argument(
         "--grpo-config", type=Path, default=Path("configs/cpu-smollm2-direct-grpo.yaml")
     )
+    ap.add_argument("--distill-sft-config", type=Path, default=Path("configs/cpu-smollm2-sft.yaml"))
+    ap.add_argument(
+        "--distill-grpo-config", type=Path, default=Path("configs/cpu-smollm2-grpo.yaml")
+    )
+    ap.add_argument(
+        "--distill-pairs",
+        type=int,
+        default=60,
+        help="training pairs per set the teacher reasons on",
+    )
+    ap.add_argument(
+        "--reasoning-tokens", type=int, default=1024, help="a reasoning student's token budget"
+    )
+    ap.add_argument(
+        "--reasoning-vote-pairs",
+        type=int,
+        default=60,
+        help="pairs per set a reasoning student votes on",
+    )
     ap.add_argument("--sft-epochs", type=float, default=1)
     ap.add_argument("--grpo-steps", type=int, default=40)
     ap.add_argument("--eval-every", type=int, default=50, help="steps between curve points")
     ap.add_argument("--save-every", type=int, default=25, help="steps between checkpoints")
     ap.add_argument("--sft-set", action="append", default=[], help="more --set for SFT")
     ap.add_argument("--grpo-set", action="append", default=[], help="more --set for GRPO")
-    ap.add_argument("--smoke", action="store_true", help="tiny model, 8 pairs, no teacher")
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help="8 pairs a set, 2 steps a stage; the teacher reasons only for distill-sft (2 pairs)",
+    )
     args = ap.parse_args()
     args.sets = args.sets.split(",")
     stages = args.stages.split(",")
@@ -384,6 +469,7 @@ def main() -> None:
         args.sft_set += ["max_steps=2"]
         args.grpo_steps = 2
         args.grpo_set += ["max_completion_length=8"]
+        args.distill_pairs, args.reasoning_vote_pairs, args.reasoning_tokens = 2, 2, 32
         stages = [s for s in stages if not s.startswith("teacher")]
 
     work = args.work

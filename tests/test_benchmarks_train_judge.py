@@ -3,11 +3,14 @@ target check against it."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import train_judge  # noqa: E402
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 def rows(pairs: int) -> list[dict]:
@@ -30,7 +33,7 @@ def vote(accuracy, consistency=None, rows=400):
     return {"accuracy": accuracy, "rows": rows, "both_orders": {"consistency": consistency}}
 
 
-def test_target_check_compares_the_latest_student_with_the_teachers_vote():
+def test_target_check_compares_each_trained_student_with_the_teachers_vote():
     figures = {
         "teacher-vote": {"final": {"hh": vote(0.50, rows=60), "uf": vote(0.55, rows=60)}},
         "direct-sft": {"final": {"hh-vote": vote(0.56, 0.72), "uf-vote": vote(0.61, 0.65)}},
@@ -39,15 +42,43 @@ def test_target_check_compares_the_latest_student_with_the_teachers_vote():
     assert (hh["set"], hh["gain"], hh["met"]) == ("hh", 0.06, True)
     assert (uf["gain"], uf["met"]) == (0.06, False)  # consistency 0.65 is under 0.70
     assert hh["student"] == "direct-sft" and hh["teacher rows"] == 60
-    # GRPO, once measured, is the student that counts
+    # each later stage gets its own rows, in training order; a stage without a set's vote
+    # (a reasoning student not yet evaluated there) has none for it
     figures["direct-grpo"] = {"final": {"hh-vote": vote(0.54, 0.9), "uf-vote": vote(0.7, 0.9)}}
-    hh, uf = train_judge.target_check(figures)
-    assert hh["student"] == "direct-grpo" and hh["met"] is False and uf["met"] is True
+    figures["distill-sft"] = {"final": {"uf-vote": vote(0.8, 0.9, rows=120)}}
+    checked = train_judge.target_check(figures)
+    assert [(r["student"], r["set"], r["met"]) for r in checked] == [
+        ("direct-sft", "hh", True),
+        ("direct-sft", "uf", False),
+        ("direct-grpo", "hh", False),
+        ("direct-grpo", "uf", True),
+        ("distill-sft", "uf", True),
+    ]
+    assert checked[-1]["student rows"] == 120
     assert train_judge.target_check({"direct-sft": figures["direct-sft"]}) == []
     # exactly 5 points is met (0.60 - 0.55 is 0.0499… in floating point)
-    figures["direct-grpo"]["final"]["hh-vote"] = vote(0.60, 0.9)
+    figures["direct-sft"]["final"]["hh-vote"] = vote(0.60, 0.9)
     figures["teacher-vote"]["final"]["hh"] = vote(0.55, rows=60)
     assert train_judge.target_check(figures)[0]["met"] is True
+
+
+def test_each_grpo_stage_starts_from_its_own_sft_on_its_own_prompt(tmp_path):
+    args = argparse.Namespace(
+        grpo_config=CONFIGS / "cpu-smollm2-direct-grpo.yaml",
+        distill_grpo_config=CONFIGS / "cpu-smollm2-grpo.yaml",
+        grpo_steps=40,
+        save_every=25,
+        grpo_set=[],
+        reasoning_tokens=1024,
+    )
+    _, direct = train_judge.stage_settings(args, tmp_path, "direct-grpo")
+    _, reasoning = train_judge.stage_settings(args, tmp_path, "distill-grpo")
+    assert (direct.model, direct.protocol) == (str(tmp_path / "direct-sft"), "direct")
+    assert (reasoning.model, reasoning.protocol) == (str(tmp_path / "distill-sft"), "rrm")
+    assert Path(reasoning.data) == tmp_path / "data" / "train-rrm"
+    assert reasoning.consistency and reasoning.max_completion_length == 1024
+    assert direct.prefill and not reasoning.prefill  # the reasoning student writes its opening
+    assert (direct.max_steps, direct.save_steps) == (40, 20)
 
 
 def test_pair_accuracy_is_split_at_the_training_length_limit(tmp_path):
