@@ -373,3 +373,22 @@ def test_grpo_prefill_needs_a_protocol_with_a_verdict_opening(tmp_path):
     with pytest.raises(InputError, match="prefill.*protocol 'mine' declares none"):
         load_settings(path, "grpo", ["prefill=true", f"protocol={template}"])
     assert not load_settings(path, "grpo", [f"protocol={template}"]).prefill
+
+
+def test_the_judge_command_after_training_names_the_protocol_and_the_score(tmp_path):
+    """A label-trained student never writes the verdict's opening itself, so the line shown
+    after training reads its label probability; a reasoning student is judged as usual."""
+    from reasonrm.cli_train import judge_command
+
+    data = tmp_path / "prepared-direct"
+    data.mkdir()
+    (data / "train.jsonl").write_text("{}\n")
+    (data / "stats.json").write_text(json.dumps({"protocol": "direct"}))
+    label = load_settings(CONFIGS / "cpu-smollm2-direct-sft.yaml", "sft", [f"data={data}"])
+    assert judge_command(label, "runs/s") == (
+        "reasonrm judge --model runs/s --protocol direct --score prob --prompt P --a A --b B"
+    )
+    grpo = load_settings(CONFIGS / "cpu-smollm2-grpo.yaml", "grpo", [])
+    assert judge_command(grpo, "runs/g") == (
+        "reasonrm judge --model runs/g --protocol rrm --prompt P --a A --b B"
+    )

@@ -120,11 +120,22 @@ def _train(
         highlight=False,
         soft_wrap=True,
     )
-    out.print(
-        f"judge with: reasonrm judge --engine transformers --model {result.output_dir} ...",
-        highlight=False,
-        soft_wrap=True,
-    )
+    out.print(f"judge with: {judge_command(settings, result.output_dir)}", highlight=False)
+
+
+def judge_command(settings, output_dir) -> str:
+    """The `reasonrm judge` line for what was trained: its protocol, and for a student that
+    learned the label after the verdict's opening (target: label, or GRPO with prefill) its
+    label probability, since its own greedy reply never writes that opening."""
+    from reasonrm.training.distill import data_protocol
+
+    words = ["reasonrm judge --model", str(output_dir)]
+    protocol = settings.protocol or data_protocol(settings.data_file())
+    if protocol:
+        words += ["--protocol", protocol]
+    if getattr(settings, "target", None) == "label" or getattr(settings, "prefill", False):
+        words += ["--score prob"]
+    return " ".join([*words, "--prompt P --a A --b B"])
 
 
 @train_app.command("sft")
