@@ -25,8 +25,8 @@ are kept; a trainer resumes from its latest checkpoint):
 Every student is evaluated by `vote` (its greedy verdict; for a `target: label` student the
 reply starts with the verdict's opening, which its training put in the prompt) and `prob`
 (the verdict label's probability, both orders combined per pair). A reasoning student's vote
-(distill-*) reads --reasoning-vote-pairs pairs per set in both orders: generation is slow
-on the CPU. During SFT every
+(distill-*) reads the --teacher-vote-pairs pairs the teacher's vote read, in both orders:
+generation is slow on the CPU. During SFT every
 --eval-every steps a checkpoint is evaluated by `prob` on the held-out pairs, which gives
 the learning curve.
 
@@ -107,6 +107,16 @@ def rerender(rows: list[dict], protocol: str) -> list[dict]:
     ]
 
 
+def training_rows(args, work: Path, name: str) -> list[dict]:
+    """A set's training rows (rrm prompt, both orders): --train-pairs of its prepared pairs."""
+    return first_pairs(jsonl(work / "data" / name / "rrm" / "train.jsonl"), args.train_pairs, 0)
+
+
+def training_limit(work: Path, name: str) -> int:
+    """The prompt length `prepare` kept training rows to (its stats.json)."""
+    return json.loads((work / "data" / name / "rrm" / "stats.json").read_text())["max_tokens"]
+
+
 def prepare(args, work: Path) -> dict[str, dict[str, Path]]:
     """Per set: heldout rows (rrm and direct prompts); and the training folders of both
     sets together, one per protocol. Written once; a rerun reads them."""
@@ -129,7 +139,7 @@ def prepare(args, work: Path) -> dict[str, dict[str, Path]]:
             heldout = first_pairs(heldout, args.heldout, seed=0)
             write_jsonl(out / "heldout-rrm.jsonl", heldout)
             write_jsonl(out / "heldout-direct.jsonl", rerender(heldout, "direct"))
-        rows = first_pairs(jsonl(out / "rrm" / "train.jsonl"), args.train_pairs, seed=0)
+        rows = training_rows(args, work, name)
         train["rrm"] += rows
         train["direct"] += rerender(rows, "direct")
         folders[name] = {p: out / f"heldout-{p}.jsonl" for p in ("rrm", "direct")}
@@ -164,11 +174,13 @@ def teacher(args, work: Path, heldout: dict, score: str) -> dict[str, dict]:
                 source = work / "teacher" / f"{name}-vote-input.jsonl"
                 write_jsonl(source, one_order(jsonl(files["rrm"]), args.teacher_vote_pairs))
             started = time.perf_counter()
-            judge_file(judge, source, out)
+            run = judge_file(judge, source, out)
             rows = evaluation_rows(jsonl(source), jsonl(out))
-            figures[name] = summarize(rows) | {"wall_seconds": time.perf_counter() - started}
+            # a resumed run's time covers only its own rows: unknown
+            wall = None if run.resumed else round(time.perf_counter() - started, 1)
+            figures[name] = summarize(rows) | {"wall_seconds": wall}
             if score == "prob":
-                within = within_training_limit(files["rrm"], args.max_tokens)
+                within = within_training_limit(files["rrm"], training_limit(work, name))
                 figures[name]["by_length"] = by_length(rows, within)
     return {"final": figures}
 
@@ -215,6 +227,13 @@ def evaluation_rows(inputs: list[dict], judged: list[dict]) -> list[dict]:
     return out
 
 
+def teachers_pairs(rows: list, heldout_rrm: Path, pairs: int) -> list:
+    """Both orders of the pairs the teacher's vote read (one order each): a reasoning
+    student's vote is compared with the teacher's on the same pairs."""
+    picked = {r["pair"] for r in one_order(jsonl(heldout_rrm), pairs)}
+    return [r for r in rows if r.pair in picked]
+
+
 def protocol_of(stage: str) -> str:
     """The judge prompt a stage's student was trained on: reasoning, or the bare verdict."""
     return "rrm" if stage.startswith("distill") else "direct"
@@ -243,9 +262,8 @@ def evaluate_student(
             for score in scores:
                 out = work / "eval" / f"{tag}-{name}-{score}.jsonl"
                 judged, max_tokens = rows, 16
-                if protocol == "rrm" and score == "vote":  # reasoning: a subset of pairs
-                    picked = first_pairs(jsonl(files["rrm"]), args.reasoning_vote_pairs, seed=0)
-                    judged = [r for r in rows if r.pair in {p["pair"] for p in picked}]
+                if protocol == "rrm" and score == "vote":  # reasoning: the teacher's pairs
+                    judged = teachers_pairs(rows, files["rrm"], args.teacher_vote_pairs)
                     max_tokens = args.reasoning_tokens
                 result = evaluate(
                     engine,
@@ -259,8 +277,10 @@ def evaluate_student(
                 )
                 figures[f"{name}-{score}"] = result.summary
                 if score == "prob":
-                    within = within_training_limit(files["rrm"], args.max_tokens)
-                    figures[f"{name}-{score}"]["by_length"] = by_length(jsonl(out), within)
+                    latest = {r["id"]: r for r in jsonl(out)}  # a retried row: its last line
+                    scored = [latest[r.id] for r in judged if r.id in latest]
+                    within = within_training_limit(files["rrm"], training_limit(work, name))
+                    figures[f"{name}-{score}"]["by_length"] = by_length(scored, within)
     return figures
 
 
@@ -273,22 +293,27 @@ def curve_point(step: int, figures: dict) -> dict:
 def distilled(args, work: Path) -> Path:
     """The teacher's verdict-checked `rrm` chains (`train distill`, one sample a row and a
     hinted pass for rows with none) for --distill-pairs training pairs of each set, both
-    orders: an SFT data folder. Resumes; the teacher loads only while rows are left."""
-    rows = []
-    for name in args.sets:
-        trained = first_pairs(
-            jsonl(work / "data" / name / "rrm" / "train.jsonl"), args.train_pairs, 0
-        )
-        rows += first_pairs(trained, args.distill_pairs, seed=0)
+    orders: an SFT data folder. Resumes; once both passes have finished (`complete`), the
+    teacher is not loaded again."""
+    out = work / "distill"
+    complete = out / "complete"
+    if complete.exists():
+        return out
+    rows = [
+        r
+        for name in args.sets
+        for r in first_pairs(training_rows(args, work, name), args.distill_pairs, 0)
+    ]
     source = work / "data" / "distill-input" / "train.jsonl"
     write_jsonl(source, rows)
-    out = work / "distill"
-    done = out / "stats.json"
-    if not done.exists() or json.loads(done.read_text())["rows"] < len(rows):
-        engine = load_engine("llamacpp", args.teacher, parallel=4, context=args.context)
-        with engine:
-            config = DistillConfig(samples=1, hint=True, seed=0)
-            distill(engine, read_labelled(source), out, "rrm", config)
+    # recorded in run.json: a rerun with another teacher or other rows is refused, not mixed
+    settings = {"teacher": args.teacher, "engine": "llamacpp", "data": str(source.resolve())}
+    settings["distill_pairs"] = args.distill_pairs
+    engine = load_engine("llamacpp", args.teacher, parallel=4, context=args.context)
+    with engine:
+        config = DistillConfig(samples=1, hint=True, seed=0)
+        distill(engine, read_labelled(source), out, "rrm", config, settings=settings)
+    complete.touch()
     return out
 
 
@@ -309,9 +334,10 @@ def stage_settings(args, work: Path, stage: str):
         ]
         return run_sft, load_settings(args.sft_config, "sft", overrides)
     if stage == "distill-sft":
+        trained = (out / "train_result.json").exists()  # its data is not needed again
         overrides = [
             f"model={args.student}",
-            f"data={distilled(args, work)}",
+            f"data={work / 'distill' if trained else distilled(args, work)}",
             f"save_steps={args.save_every}",
             *keep_all,
             *args.sft_set,
@@ -371,7 +397,7 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
     }
 
 
-TRAINED = ["direct-sft", "direct-grpo", "distill-sft", "distill-grpo"]
+TRAINED = ["direct-sft-verdict", "direct-sft", "direct-grpo", "distill-sft", "distill-grpo"]
 
 
 def target_check(figures: dict) -> list[dict]:
@@ -379,8 +405,10 @@ def target_check(figures: dict) -> list[dict]:
     points above the prompted teacher's `vote` (one random order), with both-order
     consistency of 0.70 or more."""
     teacher = figures.get("teacher-vote", {}).get("final", {})
+    if not teacher:
+        return []
     rows = []
-    for stage in (st for st in TRAINED if st in figures and teacher):
+    for stage in (st for st in TRAINED if st in figures):
         for name, t in teacher.items():
             student = figures[stage]["final"].get(f"{name}-vote")
             if student is None:
@@ -441,17 +469,15 @@ def main() -> None:
         "--reasoning-tokens", type=int, default=1024, help="a reasoning student's token budget"
     )
     ap.add_argument(
-        "--reasoning-vote-pairs",
-        type=int,
-        default=60,
-        help="pairs per set a reasoning student votes on",
+        "--sft-epochs", type=float, default=1, help="direct-sft's (distill-sft: its config's)"
     )
-    ap.add_argument("--sft-epochs", type=float, default=1)
     ap.add_argument("--grpo-steps", type=int, default=40)
     ap.add_argument("--eval-every", type=int, default=50, help="steps between curve points")
     ap.add_argument("--save-every", type=int, default=25, help="steps between checkpoints")
-    ap.add_argument("--sft-set", action="append", default=[], help="more --set for SFT")
-    ap.add_argument("--grpo-set", action="append", default=[], help="more --set for GRPO")
+    ap.add_argument("--sft-set", action="append", default=[], help="more --set for every SFT stage")
+    ap.add_argument(
+        "--grpo-set", action="append", default=[], help="more --set for every GRPO stage"
+    )
     ap.add_argument(
         "--smoke",
         action="store_true",
@@ -469,7 +495,7 @@ def main() -> None:
         args.sft_set += ["max_steps=2"]
         args.grpo_steps = 2
         args.grpo_set += ["max_completion_length=8"]
-        args.distill_pairs, args.reasoning_vote_pairs, args.reasoning_tokens = 2, 2, 32
+        args.distill_pairs, args.teacher_vote_pairs, args.reasoning_tokens = 2, 2, 32
         stages = [s for s in stages if not s.startswith("teacher")]
 
     work = args.work

@@ -4,6 +4,7 @@ target check against it."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def test_each_grpo_stage_starts_from_its_own_sft_on_its_own_prompt(tmp_path):
     assert (direct.model, direct.protocol) == (str(tmp_path / "direct-sft"), "direct")
     assert (reasoning.model, reasoning.protocol) == (str(tmp_path / "distill-sft"), "rrm")
     assert Path(reasoning.data) == tmp_path / "data" / "train-rrm"
-    assert reasoning.consistency and reasoning.max_completion_length == 1024
+    assert reasoning.max_completion_length == 1024
     assert direct.prefill and not reasoning.prefill  # the reasoning student writes its opening
     assert (direct.max_steps, direct.save_steps) == (40, 20)
 
@@ -104,3 +105,74 @@ def test_pair_accuracy_is_split_at_the_training_length_limit(tmp_path):
     split = train_judge.by_length(judged, within)
     assert split["within_training_limit"] == {"pairs": 2, "pair_accuracy": 0.5}
     assert split["over_training_limit"] == {"pairs": 1, "pair_accuracy": 1.0}
+
+
+CHAT = [{"role": "user", "content": "Which is better?"}]
+
+
+def prepared_set(work: Path, name: str, pairs: int) -> None:
+    rows = [
+        {"id": f"{name}{i}-{o}", "pair": f"{name}{i}", "label": o, "messages": CHAT, "order": o}
+        for i in range(pairs)
+        for o in "AB"
+    ]
+    train_judge.write_jsonl(work / "data" / name / "rrm" / "train.jsonl", rows)
+
+
+def test_distilled_chains_come_from_training_pairs_and_resume_until_complete(tmp_path, monkeypatch):
+    """An interrupted distillation (in either pass) is run again; once it has finished, the
+    teacher is not loaded again."""
+    for name in ("hh", "uf"):
+        prepared_set(tmp_path, name, 10)
+    args = argparse.Namespace(
+        sets=["hh", "uf"], train_pairs=6, distill_pairs=3, teacher="t", context=4096
+    )
+    calls = []
+
+    class Engine:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    def fake_distill(engine, rows, out, protocol, config, settings):
+        calls.append(([r.pair for r in rows], settings))
+        Path(out).mkdir(exist_ok=True)  # where distill writes its chains
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # stopped in the middle
+
+    monkeypatch.setattr(train_judge, "load_engine", lambda *a, **k: Engine())
+    monkeypatch.setattr(train_judge, "distill", fake_distill)
+    with contextlib.suppress(KeyboardInterrupt):
+        train_judge.distilled(args, tmp_path)
+    assert train_judge.distilled(args, tmp_path) == tmp_path / "distill"
+    train_judge.distilled(args, tmp_path)
+    assert len(calls) == 2  # the interrupted run, then one that finished; none after
+    pairs, settings = calls[1]
+    training = {r["pair"] for n in args.sets for r in train_judge.training_rows(args, tmp_path, n)}
+    assert len(pairs) == 12 and set(pairs) <= training  # 3 pairs a set, both orders
+    assert settings["teacher"] == "t" and settings["distill_pairs"] == 3
+
+
+def test_distill_sft_trains_the_student_on_the_chains(tmp_path, monkeypatch):
+    monkeypatch.setattr(train_judge, "distilled", lambda args, work: work / "chains")
+    args = argparse.Namespace(
+        student="smollm2-135m",
+        distill_sft_config=CONFIGS / "cpu-smollm2-sft.yaml",
+        save_every=25,
+        sft_set=[],
+    )
+    run, settings = train_judge.stage_settings(args, tmp_path, "distill-sft")
+    assert run is train_judge.run_sft
+    assert (settings.model, Path(settings.data)) == ("smollm2-135m", tmp_path / "chains")
+    assert settings.target == "answer" and settings.save_total_limit is None
+
+
+def test_a_reasoning_students_vote_reads_the_teachers_pairs_in_both_orders(tmp_path):
+    prepared_set(tmp_path, "hh", 20)
+    heldout = tmp_path / "data" / "hh" / "rrm" / "train.jsonl"
+    rows = [argparse.Namespace(id=r["id"], pair=r["pair"]) for r in train_judge.jsonl(heldout)]
+    picked = train_judge.teachers_pairs(rows, heldout, 5)
+    teacher = {r["pair"] for r in train_judge.one_order(train_judge.jsonl(heldout), 5)}
+    assert {r.pair for r in picked} == teacher and len(picked) == 10

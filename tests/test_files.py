@@ -84,6 +84,11 @@ def test_writer_records_settings_and_refuses_others(tmp_path):
         ResumableWriter(path, key="line", settings={"model": "m", "votes": 1, "prefill": True})
     with ResumableWriter(path, key="line", settings={"model": "m", "votes": 1, "prefill": False}):
         pass
+    # and ran a transformers engine at its default precision
+    with pytest.raises(InputError, match=r"dtype: 'auto' → 'float32'"):
+        ResumableWriter(path, key="line", settings={"model": "m", "votes": 1, "dtype": "float32"})
+    with ResumableWriter(path, key="line", settings={"model": "m", "votes": 1, "dtype": "auto"}):
+        pass
     fresh = tmp_path / "fresh.jsonl"  # a new file takes any value
     with ResumableWriter(fresh, key="line", settings={"prefill": True}) as w:
         w.write({"line": 1})

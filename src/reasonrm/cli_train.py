@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -120,7 +121,8 @@ def _train(
         highlight=False,
         soft_wrap=True,
     )
-    out.print(f"judge with: {judge_command(settings, result.output_dir)}", highlight=False)
+    command = judge_command(settings, result.output_dir)
+    out.print(f"judge with: {command}", highlight=False, markup=False, soft_wrap=True)
 
 
 def judge_command(settings, output_dir) -> str:
@@ -129,13 +131,13 @@ def judge_command(settings, output_dir) -> str:
     label probability, since its own greedy reply never writes that opening."""
     from reasonrm.training.distill import data_protocol
 
-    words = ["reasonrm judge --model", str(output_dir)]
+    words = ["reasonrm", "judge", "--model", str(output_dir)]
     protocol = settings.protocol or data_protocol(settings.data_file())
     if protocol:
         words += ["--protocol", protocol]
     if getattr(settings, "target", None) == "label" or getattr(settings, "prefill", False):
-        words += ["--score prob"]
-    return " ".join([*words, "--prompt P --a A --b B"])
+        words += ["--score", "prob"]
+    return shlex.join(words) + " --prompt P --a A --b B"
 
 
 @train_app.command("sft")

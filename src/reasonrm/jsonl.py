@@ -40,13 +40,14 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | InputEr
 
 
 #: settings added after results were first kept, with the value older rows were made with
-ADDED_SETTINGS: dict[str, Any] = {"prefill": False}
+ADDED_SETTINGS: dict[str, Any] = {"prefill": False, "dtype": "auto"}
 
 
 def refuse_other_settings(where: str | Path, before: dict[str, Any], now: dict[str, Any]) -> None:
     """InputError naming what changed when `now` differs from the settings `before` on a key
     both have. A key added since is not a change, unless `ADDED_SETTINGS` knows the value it
-    stood for (older rows of `train evaluate` were not prefilled)."""
+    stood for (older rows of `train evaluate` were not prefilled, and a transformers engine
+    ran at its default precision)."""
     if before:  # rows were kept: what they lack, they were made with the old value
         before = {k: v for k, v in ADDED_SETTINGS.items() if k in now} | before
     changed = [k for k in now if k in before and before[k] != now[k]]
