@@ -160,9 +160,10 @@ def one_order(rows: list[dict], pairs: int) -> list[dict]:
     return [rng.choice(orders) for orders in list(by_pair.values())[:pairs]]
 
 
-def teacher(args, work: Path, heldout: dict, score: str) -> dict[str, dict]:
+def teacher(args, work: Path, heldout: dict, score: str, on_set=None) -> dict[str, dict]:
     """The prompted 1.5B on each held-out set, rrm prompt, one reading per row (the rows
-    hold both orders), as evaluation rows, summarized like a student's."""
+    hold both orders), as evaluation rows, summarized like a student's. `on_set(figures)`
+    is called as each set finishes, with the sets finished so far."""
     figures = {}
     engine = load_engine("llamacpp", args.teacher, parallel=4, context=args.context)
     with engine:
@@ -182,6 +183,8 @@ def teacher(args, work: Path, heldout: dict, score: str) -> dict[str, dict]:
             if score == "prob":
                 within = within_training_limit(files["rrm"], training_limit(work, name))
                 figures[name]["by_length"] = by_length(rows, within)
+            if on_set:
+                on_set(figures)
     return {"final": figures}
 
 
@@ -508,7 +511,13 @@ def main() -> None:
         print(f"=== {stage}", flush=True)
         started = time.perf_counter()
         if stage.startswith("teacher"):
-            figures[stage] = teacher(args, work, heldout, stage.split("-")[1])
+
+            def keep(done: dict, stage: str = stage) -> None:
+                """A finished set stays in the result file if the next is interrupted."""
+                figures[stage] = {"final": dict(done), "partial": True}
+                write_result(name, figures)
+
+            figures[stage] = teacher(args, work, heldout, stage.split("-")[1], keep)
         elif stage == "untrained":
             figures[stage] = {
                 "final": evaluate_student(

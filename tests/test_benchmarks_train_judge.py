@@ -176,3 +176,41 @@ def test_a_reasoning_students_vote_reads_the_teachers_pairs_in_both_orders(tmp_p
     picked = train_judge.teachers_pairs(rows, heldout, 5)
     teacher = {r["pair"] for r in train_judge.one_order(train_judge.jsonl(heldout), 5)}
     assert {r.pair for r in picked} == teacher and len(picked) == 10
+
+
+def test_a_teacher_set_that_finished_is_kept_when_the_next_is_interrupted(tmp_path, monkeypatch):
+    heldout = {}
+    for name in ("hh", "uf"):
+        prepared_set(tmp_path, name, 3)
+        (tmp_path / "data" / name / "rrm" / "stats.json").write_text('{"max_tokens": 1024}')
+        heldout[name] = {"rrm": tmp_path / "data" / name / "rrm" / "train.jsonl"}
+
+    class Engine:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    def fake_judge_file(judge, source, out):
+        if "uf" in str(source):
+            raise KeyboardInterrupt  # the second set is stopped
+        rows = train_judge.jsonl(Path(source))
+        judged = [
+            {"line": i + 1, "winner": "A", "samples": [{"p_first": 0.7}]} for i in range(len(rows))
+        ]
+        train_judge.write_jsonl(Path(out), judged)
+        return argparse.Namespace(resumed=0)
+
+    monkeypatch.setattr(train_judge, "load_engine", lambda *a, **k: Engine())
+    monkeypatch.setattr(train_judge, "Judge", lambda *a, **k: None)
+    monkeypatch.setattr(train_judge, "judge_file", fake_judge_file)
+    args = argparse.Namespace(teacher="t", context=4096)
+    kept = []
+    with contextlib.suppress(KeyboardInterrupt):
+        train_judge.teacher(args, tmp_path, heldout, "prob", on_set=lambda f: kept.append(dict(f)))
+    assert [list(f) for f in kept] == [["hh"]]
+    hh = kept[0]["hh"]
+    # the same lean to slot 1 in both orders cancels: a tie, counted wrong
+    assert hh["rows"] == 6 and hh["probabilities"]["pair_accuracy"] == 0.0
+    assert hh["by_length"]["within_training_limit"]["pairs"] == 3
