@@ -288,9 +288,12 @@ def evaluate_student(
 
 
 def curve_point(step: int, figures: dict) -> dict:
-    """A learning-curve point: each set's `prob` pair accuracy at `step`."""
+    """A learning-curve point: each set's `prob` pair accuracy at `step`, and the same split
+    at training's length limit."""
     probs = {k: v for k, v in figures.items() if k.endswith("-prob")}
-    return {"step": step} | {k: v["probabilities"]["pair_accuracy"] for k, v in probs.items()}
+    accuracy = {k: v["probabilities"]["pair_accuracy"] for k, v in probs.items()}
+    split = {k: v["by_length"] for k, v in probs.items()}
+    return {"step": step} | accuracy | {"by_length": split}
 
 
 def distilled(args, work: Path) -> Path:
