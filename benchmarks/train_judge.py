@@ -79,6 +79,7 @@ STAGES = [
 ]
 DEFAULT_STAGES = [s for s in STAGES if s != "direct-sft-verdict"]
 STUDENT = "smollm2-135m"
+TRAIN_RESULT = "train_result.json"  # in a stage's folder once its final model is saved
 
 
 def jsonl(path: Path) -> list[dict]:
@@ -254,7 +255,7 @@ def evaluate_student(
 ) -> dict:
     """`prefill`: the vote starts from the verdict's opening, as a `target: label` student
     was trained (its loss never covered the opening, which sat in its prompt). An `rrm`
-    student reasons before its vote, on the first --reasoning-vote-pairs pairs."""
+    student reasons before its vote, on the pairs the teacher's vote read."""
     figures: dict[str, Any] = {}
     # float32: in bfloat16 a small student's two labels are often exactly tied in greedy
     # decoding (the logits are rounded to steps of 0.25), and the tie goes to slot 1
@@ -340,7 +341,7 @@ def stage_settings(args, work: Path, stage: str):
         ]
         return run_sft, load_settings(args.sft_config, "sft", overrides)
     if stage == "distill-sft":
-        trained = (out / "train_result.json").exists()  # its data is not needed again
+        trained = (out / TRAIN_RESULT).exists()  # its data is not needed again
         overrides = [
             f"model={args.student}",
             f"data={work / 'distill' if trained else distilled(args, work)}",
@@ -371,7 +372,7 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
     and the final model by vote and prob."""
     out = work / stage
     run, settings = stage_settings(args, work, stage)
-    trained = out / "train_result.json"  # written once the final model is saved
+    trained = out / TRAIN_RESULT
     if not trained.exists():
         result = run(settings, cuda=False)
         trained.write_text(json.dumps(result.to_dict() | {"log_history": result.log_history}))
