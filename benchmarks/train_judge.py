@@ -182,8 +182,7 @@ def teacher(args, work: Path, heldout: dict, score: str, on_set=None) -> dict[st
             wall = None if run.resumed else round(time.perf_counter() - started, 1)
             figures[name] = summarize(rows) | {"wall_seconds": wall}
             if score == "prob":
-                within = within_training_limit(files["rrm"], training_limit(work, name))
-                figures[name]["by_length"] = by_length(rows, within)
+                figures[name]["by_length"] = length_split(rows, work, name, files["rrm"])
             if on_set:
                 on_set(figures)
     return {"final": figures}
@@ -203,6 +202,11 @@ def by_length(judged: list[dict], within: dict[str, bool]) -> dict[str, dict]:
         probs = probabilities([r for r in judged if within.get(r["pair"]) is kept]) or {}
         split[name] = {"pairs": probs.get("pairs", 0), "pair_accuracy": probs.get("pair_accuracy")}
     return split
+
+
+def length_split(judged: list[dict], work: Path, name: str, heldout_rrm: Path) -> dict:
+    """`by_length` for one set's judged held-out rows, at the limit its training rows met."""
+    return by_length(judged, within_training_limit(heldout_rrm, training_limit(work, name)))
 
 
 def evaluation_rows(inputs: list[dict], judged: list[dict]) -> list[dict]:
@@ -283,8 +287,9 @@ def evaluate_student(
                 if score == "prob":
                     latest = {r["id"]: r for r in jsonl(out)}  # a retried row: its last line
                     scored = [latest[r.id] for r in judged if r.id in latest]
-                    within = within_training_limit(files["rrm"], training_limit(work, name))
-                    figures[f"{name}-{score}"]["by_length"] = by_length(scored, within)
+                    figures[f"{name}-{score}"]["by_length"] = length_split(
+                        scored, work, name, files["rrm"]
+                    )
     return figures
 
 
