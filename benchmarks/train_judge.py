@@ -34,6 +34,8 @@ Usage:
   python benchmarks/train_judge.py                       # everything (hours on 2 cores)
   python benchmarks/train_judge.py --stages teacher-prob,untrained,direct-sft
   python benchmarks/train_judge.py --smoke               # 8 pairs, 2 steps a stage: minutes
+  python benchmarks/train_judge.py --sets uf --work runs/train_judge-uf --stages direct-sft
+                                   # a student of one set alone, into train_judge_uf.json
 """
 
 from __future__ import annotations
@@ -444,6 +446,12 @@ def target_check(figures: dict) -> list[dict]:
     return rows
 
 
+def result_name(work: Path) -> str:
+    """The result file's name, from the work folder's: runs/train_judge writes train_judge,
+    runs/train_judge-uf (say, `--sets uf`) train_judge_uf, so one run never overwrites another."""
+    return work.name.replace("-", "_")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -512,7 +520,7 @@ def main() -> None:
 
     work = args.work
     heldout = prepare(args, work)
-    name = "train_judge" if not args.smoke else "train_judge_smoke"
+    name = result_name(work)
     previous = Path("benchmarks/results") / f"{name}.json"
     figures = json.loads(previous.read_text())["figures"] if previous.exists() else {}
     figures["settings"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}

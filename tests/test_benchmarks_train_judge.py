@@ -214,3 +214,9 @@ def test_a_teacher_set_that_finished_is_kept_when_the_next_is_interrupted(tmp_pa
     # the same lean to slot 1 in both orders cancels: a tie, counted wrong
     assert hh["rows"] == 6 and hh["probabilities"]["pair_accuracy"] == 0.0
     assert hh["by_length"]["within_training_limit"]["pairs"] == 3
+
+
+def test_each_work_folder_writes_its_own_result_file():
+    assert train_judge.result_name(Path("runs/train_judge")) == "train_judge"
+    assert train_judge.result_name(Path("runs/train_judge-smoke")) == "train_judge_smoke"
+    assert train_judge.result_name(Path("runs/train_judge-uf")) == "train_judge_uf"
