@@ -128,3 +128,14 @@ def test_a_transformers_engine_records_its_precision_and_others_do_not():
     }
     with pytest.raises(InputError, match="dtype must be one of auto, bfloat16"):
         EngineSpec(model="out/sft", dtype="fp8")
+
+
+def test_a_run_records_the_precision_auto_resolves_to():
+    # "auto" loads a checkpoint folder in bfloat16 and a GGUF file in float32: the record
+    # says which, so that a resumed run with the other precision spelled out is refused
+    def recorded(model):
+        return EngineSpec(engine="transformers", model=model).result_settings()["dtype"]
+
+    assert recorded("out/sft") == "bfloat16"
+    assert recorded("smollm2-135m") == "float32"
+    assert recorded("~/models/student.Q4_1.gguf") == "float32"

@@ -414,7 +414,7 @@ def train_evaluate(
     max_tokens = specs.values["max_tokens"]
     engine = specs.engine(model=checkpoint, dtype="float32").resolved()
     results = results or _default_results(checkpoint, path)
-    settings = {"checkpoint": checkpoint, "data": str(path.resolve())} | engine.result_settings()
+    settings = {"data": str(path.resolve())} | engine.result_settings()  # model: the checkpoint
     score = specs.values["score"]
     # before loading the model
     check_settings(results, eval_settings(proto, max_tokens, settings, score, prefill))

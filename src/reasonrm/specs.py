@@ -353,8 +353,17 @@ class EngineSpec(_Spec):
         """What decides the results: the backend (resolved), the model, and for transformers
         the precision (in bfloat16 a small model's two verdict labels can tie exactly)."""
         engine = self.resolved().engine
-        precision = {"dtype": self.dtype} if engine == "transformers" else {}
+        precision = {"dtype": self.resolved_dtype()} if engine == "transformers" else {}
         return {"engine": engine, "model": self.model} | precision
+
+    def resolved_dtype(self) -> str:
+        """The precision the transformers engine loads: "auto" replaced by what it means for
+        this model, so that a run records float32 or bfloat16, never "auto"."""
+        if self.dtype != "auto" or not self.model:
+            return self.dtype
+        from reasonrm.engines.transformers import auto_dtype  # torch-free at import
+
+        return auto_dtype(self.model)
 
 
 def run_settings(judge: JudgeSpec | None, engine: EngineSpec, **extra: Any) -> dict[str, Any]:

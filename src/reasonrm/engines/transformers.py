@@ -72,7 +72,7 @@ class TransformersEngine(Engine):
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         if dtype in (None, "auto"):
-            dtype = "float32" if "gguf_file" in kwargs else "bfloat16"
+            dtype = auto_dtype(model)
         if dtype not in DTYPES:
             raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         self.net = AutoModelForCausalLM.from_pretrained(
@@ -281,10 +281,21 @@ def _batch_key(p: SamplingParams) -> tuple:
     return (p.max_tokens, p.temperature, p.top_p, p.n, p.stop)
 
 
+def is_gguf(model: str) -> bool:
+    """A registry name or a .gguf path: transformers loads it from the GGUF file."""
+    return model in REGISTRY or Path(model).expanduser().suffix == ".gguf"
+
+
+def auto_dtype(model: str) -> str:
+    """What dtype "auto" means: float32 for GGUF files (transformers keeps their weights
+    packed and computes in float32), bfloat16 for checkpoint folders."""
+    return "float32" if is_gguf(model) else "bfloat16"
+
+
 def locate_checkpoint(model: str) -> tuple[str, dict]:
     """Where from_pretrained should look, and with which extra arguments."""
     path = Path(model).expanduser()
-    if model in REGISTRY or path.suffix == ".gguf":
+    if is_gguf(model):
         path = resolve_gguf(model)  # checks the file is there and has a GGUF header
         return str(path.parent), {"gguf_file": path.name}
     if path.is_dir():

@@ -63,6 +63,15 @@ class Protocol(ABC):
         label's probability, and starting a reply at the label (prefill), both need."""
         return None not in (self.labels, self.answer_prefix, self.verdict_open)
 
+    def no_opening_for_prefill(self, option: str) -> str | None:
+        """Why `option` (a prefill setting) cannot work with this protocol, or None."""
+        if self.has_verdict_opening:
+            return None
+        return (
+            f"{option} starts the reply with the verdict's opening, and protocol "
+            f"{self.name!r} declares none (answer_prefix and verdict labels)"
+        )
+
     def score_prefix(self, completion: str | None = None) -> str:
         """The assistant text after which the next token is the verdict label: the answer
         prefix alone (no reasoning), or the judge's own chain up to its verdict (where it

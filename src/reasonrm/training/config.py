@@ -238,12 +238,9 @@ class GRPOSettings(TrainSettings):
         one without it before a model is loaded."""
         from reasonrm.protocols import get_protocol
 
-        proto = get_protocol(self.protocol)
-        if not proto.has_verdict_opening:
-            raise ValueError(
-                f"prefill starts each rollout with the protocol's verdict opening, and "
-                f"protocol {proto.name!r} declares none (answer_prefix and verdict labels)"
-            )
+        problem = get_protocol(self.protocol).no_opening_for_prefill("prefill")
+        if problem:
+            raise ValueError(problem)
 
     def _whole_pairs_per_process(self) -> None:
         """Each process generates for and scores its own share of prompts: both orders of

@@ -219,11 +219,9 @@ def eval_settings(
     if prefill:
         if score != "vote":
             raise InputError("--prefill is for score vote (prob already reads after the opening)")
-        if not proto.has_verdict_opening:
-            raise InputError(
-                f"--prefill starts the reply with the verdict's opening, and protocol "
-                f"{proto.name!r} declares none (answer_prefix and verdict labels)"
-            )
+        problem = proto.no_opening_for_prefill("--prefill")
+        if problem:
+            raise InputError(problem)
     budget = max_tokens or proto.default_max_tokens
     if budget < 1:
         raise InputError("--max-tokens must be at least 1")
