@@ -6,7 +6,8 @@ divided by its standard deviation over the run's pairs so that no mode dominates
 label; a zero sum is a tie and counts as wrong, as in judge_modes.
 
 Usage:
-  python benchmarks/combine_modes.py runs/judge_modes/pandalm-n60-seed1 runs/judge_modes/pandalm-n200-seed0
+  python benchmarks/combine_modes.py benchmarks/results/rows/judge_modes/pandalm-n60-seed1 \
+      benchmarks/results/rows/judge_modes/pandalm-n200-seed0
 Choose on one seed's folder, report on another's.
 """
 

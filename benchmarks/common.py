@@ -21,6 +21,10 @@ from reasonrm.eval.rewardbench import load
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+# judge_modes' result rows, one folder per benchmark sample and mode, kept in the repository:
+# a measurement longer than one session resumes from them on any machine, and scripts that
+# re-read rows (combine_modes, length_baseline) need no model
+MODE_ROWS = RESULTS / "rows" / "judge_modes"
 DATA = Path(
     os.environ.get("REASONRM_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
 )

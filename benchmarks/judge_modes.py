@@ -4,7 +4,9 @@ combined) and `calibrated`, on RewardBench and on PandaLM's everyday pairs.
 
 Every mode reads each pair in both orders (except the one-order modes, marked "-1"), through
 the project's own evaluation runner, so the rows are resumable and scored by the benchmark's
-official rules. Per mode: accuracy (overall, per section, per label), the first-slot share
+official rules. The rows are kept in the repository (benchmarks/results/rows/judge_modes/):
+a measurement longer than a session resumes from them on a fresh machine; commit them as it
+goes. Per mode: accuracy (overall, per section, per label), the first-slot share
 of verdicts, the rate at which the two orders disagree, Brier score, AUC and accuracy on the
 70% of pairs the judge is surest of (probability modes), tokens per pair and pairs per hour.
 
@@ -24,7 +26,7 @@ import statistics
 import time
 from pathlib import Path
 
-from common import DATA, RESULTS, report, write_result
+from common import DATA, MODE_ROWS, RESULTS, report, write_result
 
 from reasonrm import Judge, load_engine
 from reasonrm.confidence import accuracy_at_coverage, auc, brier
@@ -193,7 +195,13 @@ def main() -> None:
     ap.add_argument(
         "--calibrate-on", type=Path, help="or measure it on this run folder's rows (another seed)"
     )
-    ap.add_argument("--work", type=Path, default=Path("runs/judge_modes"))
+    ap.add_argument(
+        "--rows",
+        type=Path,
+        default=MODE_ROWS,
+        help="each mode's result rows (a rerun resumes from them), kept in the repository",
+    )
+    ap.add_argument("--work", type=Path, default=Path("runs/judge_modes"), help="scratch files")
     args = ap.parse_args()
     modes = args.modes.split(",")
     unknown = [m for m in modes if m not in MODES]
@@ -201,7 +209,7 @@ def main() -> None:
         raise SystemExit(f"unknown mode(s) {unknown}; known: {', '.join(MODES)}")
 
     benchmark = get_benchmark(args.benchmark)
-    work = args.work / f"{args.benchmark}-n{args.sample}-seed{args.seed}"
+    work = args.rows / f"{args.benchmark}-n{args.sample}-seed{args.seed}"
     source = source_file(args.benchmark, args.work)
     keys = select(benchmark.load(str(source)), sample=args.sample, seed=args.seed)
     name = f"judge_modes_{args.benchmark}_n{args.sample}_seed{args.seed}"

@@ -3,8 +3,9 @@ measured mode pick the longer response? No model: a floor to read the judge's fi
 
 The items are judge_modes' (same benchmark, sample and seed), scored by the benchmark's own
 rules; a pair of equal lengths (in characters) is a tie, which counts as wrong. For every mode
-folder already in runs/judge_modes/<benchmark>-n<sample>-seed<seed>/, the share of its decided
-pairs where it picked the longer response.
+folder in benchmarks/results/rows/judge_modes/<benchmark>-n<sample>-seed<seed>/, the share of
+its decided pairs where it picked the longer response; a mode whose rows are not there keeps
+the figure of the previous result file.
 
 Usage:
   python benchmarks/length_baseline.py pandalm --sample 200 --seed 0
@@ -17,7 +18,7 @@ import argparse
 import json
 from pathlib import Path
 
-from common import report, write_result
+from common import MODE_ROWS, RESULTS, report, write_result
 from judge_modes import SOURCES, source_file
 
 from reasonrm.eval import get_benchmark
@@ -55,6 +56,13 @@ def picks_longer(folder: Path, longer_of: dict[str, str | None]) -> dict:
     return {"decided": decided, "picks_longer": agree / decided if decided else None}
 
 
+def modes_picking_longer(folder: Path, longer_of: dict[str, str | None], kept: dict) -> dict:
+    """picks_longer for each mode folder under `folder`; a mode whose rows are not there
+    (run on another machine before rows were kept) keeps its figure from `kept`."""
+    modes = sorted(p for p in folder.glob("*") if (p / RESULTS_FILE).exists())
+    return kept | {p.name: picks_longer(p, longer_of) for p in modes}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -62,7 +70,8 @@ def main() -> None:
     ap.add_argument("benchmark", choices=sorted(SOURCES))
     ap.add_argument("--sample", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--work", type=Path, default=Path("runs/judge_modes"))
+    ap.add_argument("--rows", type=Path, default=MODE_ROWS, help="judge_modes' result rows")
+    ap.add_argument("--work", type=Path, default=Path("runs/judge_modes"), help="scratch files")
     args = ap.parse_args()
 
     benchmark = get_benchmark(args.benchmark)
@@ -80,9 +89,11 @@ def main() -> None:
         official = benchmark.score_rows(rows, None)
         figures["sections"], figures["official_score"] = official["sections"], official["overall"]
     longer_of = {item.key: longer(item.comparisons[0].a, item.comparisons[0].b) for item in items}
-    folder = args.work / f"{args.benchmark}-n{args.sample}-seed{args.seed}"
-    modes = sorted(p for p in folder.glob("*") if (p / RESULTS_FILE).exists())
-    figures["modes"] = {p.name: picks_longer(p, longer_of) for p in modes}
+    folder = args.rows / f"{args.benchmark}-n{args.sample}-seed{args.seed}"
+    name = f"length_baseline_{args.benchmark}_n{args.sample}_seed{args.seed}"
+    previous = RESULTS / f"{name}.json"
+    kept = json.loads(previous.read_text())["figures"].get("modes", {}) if previous.exists() else {}
+    figures["modes"] = modes_picking_longer(folder, longer_of, kept)
 
     table = [{"judge": "longer wins", "accuracy": figures["accuracy"], "picks longer": 1.0}]
     table += [
@@ -90,7 +101,6 @@ def main() -> None:
         for mode, f in figures["modes"].items()
     ]
     report(f"{args.benchmark}: {len(rows)} items, seed {args.seed}, length alone", table)
-    name = f"length_baseline_{args.benchmark}_n{args.sample}_seed{args.seed}"
     write_result(name, figures)
     print(json.dumps({"benchmark": name, "accuracy": figures["accuracy"]}))
 

@@ -41,3 +41,17 @@ def test_picks_longer_reads_decided_pairs_of_unequal_length(tmp_path):
     (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     longer_of = {"0": "A", "1": "A", "2": "B", "3": None}
     assert length_baseline.picks_longer(tmp_path, longer_of) == {"decided": 2, "picks_longer": 0.5}
+
+
+def test_a_mode_whose_rows_are_gone_keeps_its_previous_figure(tmp_path):
+    (tmp_path / "prob-rrm").mkdir()
+    rows = [{"key": "0", "winner": "A"}, {"key": "1", "winner": "A"}]
+    (tmp_path / "prob-rrm" / "results.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in rows)
+    )
+    kept = {"prob-rrm": {"decided": 9, "picks_longer": 0.1}, "pointwise": {"decided": 3}}
+    modes = length_baseline.modes_picking_longer(tmp_path, {"0": "A", "1": "B"}, kept)
+    assert modes == {
+        "prob-rrm": {"decided": 2, "picks_longer": 0.5},  # re-read from its rows
+        "pointwise": {"decided": 3},  # no rows here: the previous figure stays
+    }
