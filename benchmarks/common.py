@@ -30,6 +30,13 @@ DATA = Path(
 )
 
 
+def previous_figures(name: str) -> dict:
+    """The figures of the result file `write_result(name, ...)` wrote before, or {}: a rerun
+    that measures some stages or modes keeps the others."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text())["figures"] if path.exists() else {}
+
+
 def rewardbench_pairs(count: int, seed: int = 0, max_chars: int = 1500) -> list[Comparison]:
     """`count` real pairs, spread over RewardBench subsets, short enough that prefill does
     not dominate every figure (the chosen response is placed as `a`, label "A")."""

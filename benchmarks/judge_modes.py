@@ -26,7 +26,7 @@ import statistics
 import time
 from pathlib import Path
 
-from common import DATA, MODE_ROWS, RESULTS, report, write_result
+from common import DATA, MODE_ROWS, previous_figures, report, write_result
 
 from reasonrm import Judge, load_engine
 from reasonrm.confidence import accuracy_at_coverage, auc, brier
@@ -213,8 +213,7 @@ def main() -> None:
     source = source_file(args.benchmark, args.work)
     keys = select(benchmark.load(str(source)), sample=args.sample, seed=args.seed)
     name = f"judge_modes_{args.benchmark}_n{args.sample}_seed{args.seed}"
-    previous = RESULTS / f"{name}.json"
-    results = json.loads(previous.read_text())["figures"] if previous.exists() else {}
+    results = previous_figures(name)
     engine = load_engine("llamacpp", args.model, parallel=args.parallel, context=args.context)
     with engine:
         for mode in modes:

@@ -18,7 +18,7 @@ import argparse
 import json
 from pathlib import Path
 
-from common import MODE_ROWS, RESULTS, report, write_result
+from common import MODE_ROWS, previous_figures, report, write_result
 from judge_modes import SOURCES, source_file
 
 from reasonrm.eval import get_benchmark
@@ -91,8 +91,7 @@ def main() -> None:
     longer_of = {item.key: longer(item.comparisons[0].a, item.comparisons[0].b) for item in items}
     folder = args.rows / f"{args.benchmark}-n{args.sample}-seed{args.seed}"
     name = f"length_baseline_{args.benchmark}_n{args.sample}_seed{args.seed}"
-    previous = RESULTS / f"{name}.json"
-    kept = json.loads(previous.read_text())["figures"].get("modes", {}) if previous.exists() else {}
+    kept = previous_figures(name).get("modes", {})
     figures["modes"] = modes_picking_longer(folder, longer_of, kept)
 
     table = [{"judge": "longer wins", "accuracy": figures["accuracy"], "picks longer": 1.0}]

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from common import DATA, RESULTS, report, write_result
+from common import DATA, previous_figures, report, write_result
 
 from reasonrm import Judge, load_engine
 from reasonrm.protocols import get_protocol
@@ -521,8 +521,7 @@ def main() -> None:
     work = args.work
     heldout = prepare(args, work)
     name = result_name(work)
-    previous = RESULTS / f"{name}.json"  # where write_result puts it, from any folder
-    figures = json.loads(previous.read_text())["figures"] if previous.exists() else {}
+    figures = previous_figures(name)
     figures["settings"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     for stage in stages:
         print(f"=== {stage}", flush=True)
