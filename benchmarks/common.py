@@ -25,6 +25,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 # a measurement longer than one session resumes from them on any machine, and scripts that
 # re-read rows (combine_modes, length_baseline) need no model
 MODE_ROWS = RESULTS / "rows" / "judge_modes"
+# train_judge's teacher chains (distill-sft's data), kept the same way: hours of teacher time
+TRAIN_ROWS = RESULTS / "rows" / "train_judge"
 DATA = Path(
     os.environ.get("REASONRM_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
 )

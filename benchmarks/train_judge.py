@@ -41,6 +41,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import time
@@ -48,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from common import DATA, previous_figures, report, write_result
+from common import DATA, TRAIN_ROWS, previous_figures, report, write_result
 
 from reasonrm import Judge, load_engine
 from reasonrm.protocols import get_protocol
@@ -307,9 +308,10 @@ def curve_point(step: int, figures: dict) -> dict:
 def distilled(args, work: Path) -> Path:
     """The teacher's verdict-checked `rrm` chains (`train distill`, one sample a row and a
     hinted pass for rows with none) for --distill-pairs training pairs of each set, both
-    orders: an SFT data folder. Resumes; once both passes have finished (`complete`), the
-    teacher is not loaded again."""
-    out = work / "distill"
+    orders: an SFT data folder, --distill-rows (in the repository by default, so hours of
+    teacher time resume on any machine). Resumes; once both passes have finished
+    (`complete`), the teacher is not loaded again."""
+    out = args.distill_rows
     complete = out / "complete"
     if complete.exists():
         return out
@@ -320,8 +322,10 @@ def distilled(args, work: Path) -> Path:
     ]
     source = work / "data" / "distill-input" / "train.jsonl"
     write_jsonl(source, rows)
-    # recorded in run.json: a rerun with another teacher or other rows is refused, not mixed
-    settings = {"teacher": args.teacher, "engine": "llamacpp", "data": str(source.resolve())}
+    # recorded in run.json: a rerun with another teacher or other rows is refused, not mixed;
+    # the rows by their content, as the folder outlives the machine that prepared them
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    settings = {"teacher": args.teacher, "engine": "llamacpp", "data_sha256": digest}
     settings["distill_pairs"] = args.distill_pairs
     engine = load_engine("llamacpp", args.teacher, parallel=4, context=args.context)
     with engine:
@@ -351,7 +355,7 @@ def stage_settings(args, work: Path, stage: str):
         trained = (out / TRAIN_RESULT).exists()  # its data is not needed again
         overrides = [
             f"model={args.student}",
-            f"data={work / 'distill' if trained else distilled(args, work)}",
+            f"data={args.distill_rows if trained else distilled(args, work)}",
             f"save_steps={args.save_every}",
             *keep_all,
             *args.sft_set,
@@ -486,6 +490,12 @@ def main() -> None:
         help="training pairs per set the teacher reasons on",
     )
     ap.add_argument(
+        "--distill-rows",
+        type=Path,
+        help="the teacher's chains (default: benchmarks/results/rows/train_judge/<run>/distill,"
+        " committed as they come, so a fresh machine resumes)",
+    )
+    ap.add_argument(
         "--reasoning-tokens", type=int, default=1024, help="a reasoning student's token budget"
     )
     ap.add_argument(
@@ -519,8 +529,11 @@ def main() -> None:
         stages = [s for s in stages if not s.startswith("teacher")]
 
     work = args.work
-    heldout = prepare(args, work)
     name = result_name(work)
+    # a smoke run's few chains are scratch, not rows worth keeping
+    rows = work / "distill" if args.smoke else TRAIN_ROWS / name / "distill"
+    args.distill_rows = args.distill_rows or rows
+    heldout = prepare(args, work)
     figures = previous_figures(name)
     figures["settings"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     for stage in stages:

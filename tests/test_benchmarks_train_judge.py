@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import sys
 from pathlib import Path
 
@@ -125,7 +126,12 @@ def test_distilled_chains_come_from_training_pairs_and_resume_until_complete(tmp
     for name in ("hh", "uf"):
         prepared_set(tmp_path, name, 10)
     args = argparse.Namespace(
-        sets=["hh", "uf"], train_pairs=6, distill_pairs=3, teacher="t", context=4096
+        sets=["hh", "uf"],
+        train_pairs=6,
+        distill_pairs=3,
+        teacher="t",
+        context=4096,
+        distill_rows=tmp_path / "rows" / "distill",
     )
     calls = []
 
@@ -138,7 +144,7 @@ def test_distilled_chains_come_from_training_pairs_and_resume_until_complete(tmp
 
     def fake_distill(engine, rows, out, protocol, config, settings):
         calls.append(([r.pair for r in rows], settings))
-        Path(out).mkdir(exist_ok=True)  # where distill writes its chains
+        Path(out).mkdir(parents=True, exist_ok=True)  # where distill writes its chains
         if len(calls) == 1:
             raise KeyboardInterrupt  # stopped in the middle
 
@@ -146,13 +152,17 @@ def test_distilled_chains_come_from_training_pairs_and_resume_until_complete(tmp
     monkeypatch.setattr(train_judge, "distill", fake_distill)
     with contextlib.suppress(KeyboardInterrupt):
         train_judge.distilled(args, tmp_path)
-    assert train_judge.distilled(args, tmp_path) == tmp_path / "distill"
+    assert train_judge.distilled(args, tmp_path) == args.distill_rows
     train_judge.distilled(args, tmp_path)
     assert len(calls) == 2  # the interrupted run, then one that finished; none after
     pairs, settings = calls[1]
     training = {r["pair"] for n in args.sets for r in train_judge.training_rows(args, tmp_path, n)}
     assert len(pairs) == 12 and set(pairs) <= training  # 3 pairs a set, both orders
     assert settings["teacher"] == "t" and settings["distill_pairs"] == 3
+    # the rows are named by their content, not by a path on the machine that prepared them
+    source = tmp_path / "data" / "distill-input" / "train.jsonl"
+    assert settings["data_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert "data" not in settings
 
 
 def test_distill_sft_trains_the_student_on_the_chains(tmp_path, monkeypatch):
