@@ -41,7 +41,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import random
 import time
@@ -52,6 +51,7 @@ import yaml
 from common import DATA, TRAIN_ROWS, previous_figures, report, write_result
 
 from reasonrm import Judge, load_engine
+from reasonrm.engines.models import sha256_file
 from reasonrm.protocols import get_protocol
 from reasonrm.runs import judge_file
 from reasonrm.scoring import logit
@@ -324,8 +324,7 @@ def distilled(args, work: Path) -> Path:
     write_jsonl(source, rows)
     # recorded in run.json: a rerun with another teacher or other rows is refused, not mixed;
     # the rows by their content, as the folder outlives the machine that prepared them
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    settings = {"teacher": args.teacher, "engine": "llamacpp", "data_sha256": digest}
+    settings = {"teacher": args.teacher, "engine": "llamacpp", "data_sha256": sha256_file(source)}
     settings["distill_pairs"] = args.distill_pairs
     engine = load_engine("llamacpp", args.teacher, parallel=4, context=args.context)
     with engine:
