@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -68,6 +69,20 @@ def prometheus_value(text: str, name: str, **labels: str) -> float:
         if all(have.get(k) == v for k, v in labels.items()):
             total += float(found.group(2))
     return total
+
+
+@contextlib.contextmanager
+def resumable(kept: Path):
+    """Ctrl-C, or `timeout -s INT` ending a background run, stops a long measurement with one
+    line instead of a traceback: what is done stays in `kept`, and the same command resumes."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: what is done is kept in {kept}; rerun the command to resume",
+            file=sys.stderr,
+        )
+        raise SystemExit(130) from None
 
 
 def report(title: str, rows: list[dict]) -> None:

@@ -26,7 +26,7 @@ import statistics
 import time
 from pathlib import Path
 
-from common import DATA, MODE_ROWS, previous_figures, report, write_result
+from common import DATA, MODE_ROWS, previous_figures, report, resumable, write_result
 
 from reasonrm import Judge, load_engine
 from reasonrm.confidence import accuracy_at_coverage, auc, brier
@@ -215,7 +215,7 @@ def main() -> None:
     name = f"judge_modes_{args.benchmark}_n{args.sample}_seed{args.seed}"
     results = previous_figures(name)
     engine = load_engine("llamacpp", args.model, parallel=args.parallel, context=args.context)
-    with engine:
+    with resumable(work), engine:
         for mode in modes:
             print(
                 f"{mode}: judging {len(keys)} items of {args.benchmark} (seed {args.seed})",
@@ -233,6 +233,7 @@ def main() -> None:
                     else ""
                 )
             )
+            write_result(name, results)  # a finished mode stays if the next is interrupted
     table = []
     for mode, f in results.items():
         table.append(

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from common import DATA, TRAIN_ROWS, previous_figures, report, write_result
+from common import DATA, TRAIN_ROWS, previous_figures, report, resumable, write_result
 
 from reasonrm import Judge, load_engine
 from reasonrm.engines.models import sha256_file
@@ -535,27 +535,28 @@ def main() -> None:
     heldout = prepare(args, work)
     figures = previous_figures(name)
     figures["settings"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
-    for stage in stages:
-        print(f"=== {stage}", flush=True)
-        started = time.perf_counter()
-        if stage.startswith("teacher"):
+    with resumable(work):  # stopped: the finished stages are in the result file
+        for stage in stages:
+            print(f"=== {stage}", flush=True)
+            started = time.perf_counter()
+            if stage.startswith("teacher"):
 
-            def keep(done: dict, stage: str = stage) -> None:
-                """A finished set stays in the result file if the next is interrupted."""
-                figures[stage] = {"final": dict(done), "partial": True}
-                write_result(name, figures)
+                def keep(done: dict, stage: str = stage) -> None:
+                    """A finished set stays in the result file if the next is interrupted."""
+                    figures[stage] = {"final": dict(done), "partial": True}
+                    write_result(name, figures)
 
-            figures[stage] = teacher(args, work, heldout, stage.split("-")[1], keep)
-        elif stage == "untrained":
-            figures[stage] = {
-                "final": evaluate_student(
-                    args, args.student, heldout, stage, work, ["vote", "prob"]
-                )
-            }
-        else:
-            figures[stage] = train(args, work, stage, heldout)
-        figures[stage]["stage_seconds"] = round(time.perf_counter() - started, 1)
-        write_result(name, figures)  # after every stage: an interruption keeps what is done
+                figures[stage] = teacher(args, work, heldout, stage.split("-")[1], keep)
+            elif stage == "untrained":
+                figures[stage] = {
+                    "final": evaluate_student(
+                        args, args.student, heldout, stage, work, ["vote", "prob"]
+                    )
+                }
+            else:
+                figures[stage] = train(args, work, stage, heldout)
+            figures[stage]["stage_seconds"] = round(time.perf_counter() - started, 1)
+            write_result(name, figures)  # after every stage: an interruption keeps what is done
 
     table = []
     for stage in STAGES:

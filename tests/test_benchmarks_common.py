@@ -60,3 +60,14 @@ def test_write_result(tmp_path, monkeypatch: pytest.MonkeyPatch):
     assert result["command"] == "python benchmarks/demo.py --n 2"
     assert result["figures"] == {"ms": 1.5}
     assert result["machine"]["cpu_count"] >= 1 and result["date"]
+
+
+def test_an_interrupted_measurement_ends_with_one_line_naming_what_is_kept(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped, common.resumable(tmp_path / "rows"):
+        raise KeyboardInterrupt
+    assert stopped.value.code == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path / "rows") in err and "resume" in err
+    # anything else is not swallowed
+    with pytest.raises(ValueError), common.resumable(tmp_path):
+        raise ValueError("a real error")
