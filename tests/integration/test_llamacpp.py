@@ -81,3 +81,18 @@ def test_batched_judging_keeps_order(llamacpp_engine):
     cs = [Comparison(f"Say the number {i}.", f"{i}", f"{i + 1}", id=str(i)) for i in range(6)]
     ids = [j.comparison_id for j in judge.judge_many(cs)]
     assert ids == [str(i) for i in range(6)]
+
+
+def test_closing_drops_requests_not_yet_started(smollm2_path):
+    """An interrupted run closes its engine: the requests the server is running finish, the
+    queued ones are dropped instead of generated one after another before it can stop."""
+    from reasonrm.engines.llamacpp import LlamaCppEngine
+
+    engine = LlamaCppEngine(str(smollm2_path), parallel=1, context=512, threads=2)
+    params = SamplingParams(max_tokens=16)
+    # the pool runs two requests at a time (parallel × 2 workers); six wait in its queue
+    queued = [engine._pool.submit(engine._request, CHAT, params, 1, None) for _ in range(8)]
+    engine.close()
+    ran = [f for f in queued if not f.cancelled()]
+    assert 1 <= len(ran) <= 2
+    assert all(f.result()[0].text for f in ran)

@@ -202,7 +202,9 @@ class LlamaCppEngine(Engine):
     def close(self) -> None:
         if getattr(self, "_server", None) is not None:
             self._http.close()
-            self._pool.shutdown(wait=True)
+            # requests not yet started are dropped (a stopped run would otherwise wait for
+            # every queued generation); those the server is running finish
+            self._pool.shutdown(wait=True, cancel_futures=True)
             del self._server
             self._server = None
 
