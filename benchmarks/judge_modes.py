@@ -50,6 +50,9 @@ MODES: dict[str, dict] = {
     "pointwise": dict(score="pointwise", orders="fixed"),  # no position: orders do not apply
     "prob-direct-ref": dict(protocol="direct", score="prob", orders="both", reference="self"),
     "prob-rrm-ref": dict(protocol="rrm", score="prob", orders="both", reference="self"),
+    # few-shot: the built-in worked examples before each pair
+    "prob-direct-ex": dict(protocol="direct", score="prob", orders="both", examples="general"),
+    "prob-rrm-ex": dict(protocol="rrm", score="prob", orders="both", examples="general"),
 }
 SOURCES = {
     "rewardbench": DATA / "rewardbench" / "rewardbench_filtered.jsonl",

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from reasonrm import pointwise
 from reasonrm.engines.base import Engine, map_in_order, run_sync
 from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
+from reasonrm.examples import example_turns, load_examples, with_examples
 from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.protocols.base import NO_VERDICT, TRUNCATED
 from reasonrm.scoring import LabelReader, combine, logit, sigmoid
@@ -137,6 +138,8 @@ class Judge:
             )
         elif self.score != "vote":
             self.reader = LabelReader.for_engine(self.protocol, engine.tokenize)
+        # few-shot: the same turns open every pair's prompt (the engine's cache keeps them)
+        self.example_turns = example_turns(self.protocol, load_examples(self.spec.examples))
         self._memo: OrderedDict[str, asyncio.Future] = OrderedDict()  # references, ratings
         # comparisons in flight: by default twice what the engine serves at once, so that its
         # slots (or every replica behind the openai engine) stay busy
@@ -287,15 +290,17 @@ class Judge:
             p_a=p_a,
         )
 
+    def _chat(self, c: Comparison, order: Order) -> list[Message]:
+        """The prompt that shows c in `order`, after the examples if there are any."""
+        chat = self.protocol.render(c if order == "AB" else c.swapped())
+        return with_examples(chat, self.example_turns)
+
     def _by_probability(self, p_a: float) -> Label | None:
         band = self.spec.tie_band
         return "A" if p_a > 0.5 + band else "B" if p_a < 0.5 - band else None
 
     async def _ajudge_voted(self, c: Comparison) -> Judgment:
-        chats = {
-            order: self.protocol.render(c if order == "AB" else c.swapped())
-            for order in self.orders_for(c)
-        }
+        chats = {order: self._chat(c, order) for order in self.orders_for(c)}
         budget = {order: self.votes for order in chats}
         samples: list[JudgedSample] = []
         round_no = 0
@@ -354,7 +359,7 @@ class Judge:
 
     async def _score_order(self, c: Comparison, order: Order) -> list[JudgedSample]:
         assert self.reader is not None
-        chat = self.protocol.render(c if order == "AB" else c.swapped())
+        chat = self._chat(c, order)
         chains: list[Sample | None] = [None]
         if self.spec.reason:
             params = replace(self.params, n=self.votes, seed=self.sample_seed(c, order, 0))

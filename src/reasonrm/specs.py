@@ -23,6 +23,7 @@ SCORES: tuple[str, ...] = ("auto", "vote", "prob", "calibrated", "pointwise")
 REFERENCES: tuple[str, ...] = ("none", "self")
 REASONING_EFFORTS: tuple[str, ...] = ("low", "medium", "high")
 TEMPLATE_HASH = "protocol_sha256"  # recorded beside a template file's path
+EXAMPLES_HASH = "examples_sha256"  # and beside an examples file's
 
 
 def option(help: str, *, choices: tuple[str, ...] = (), minimum: float | None = None) -> dict:
@@ -176,6 +177,14 @@ class JudgeSpec(_Spec):
     reference_tokens: int = field(
         default=512, metadata=option("Token budget of a reference=self answer.", minimum=1)
     )
+    examples: str = field(
+        default="none",
+        metadata=option(
+            "Worked examples shown before each pair (few-shot): none; general (built in: "
+            "four everyday pairs); or a JSONL file of labelled pairs (chosen/rejected, or "
+            "a/b with label), shown with the better response in alternate slots."
+        ),
+    )
 
     def __post_init__(self) -> None:
         from reasonrm.protocols import Protocol, get_protocol
@@ -196,6 +205,17 @@ class JudgeSpec(_Spec):
             )
         if self.score not in ("vote", "auto"):
             self._check_scoring(protocol)
+        if self.examples != "none":
+            self._check_examples(protocol)
+
+    def _check_examples(self, protocol: Any) -> None:
+        """Examples are pairs answered with a bare verdict: the protocol must write one, and
+        the file must hold labelled pairs (read now, not at the first judgment)."""
+        from reasonrm.examples import example_turns, load_examples
+
+        if self.score == "pointwise":
+            raise InputError("examples show pairs and their verdicts: not for score='pointwise'")
+        example_turns(protocol, load_examples(self.examples))
 
     def _check_scoring(self, protocol: Any) -> None:
         """What probability scoring needs: labels to read, and options that mean something."""
@@ -230,13 +250,19 @@ class JudgeSpec(_Spec):
         sha256 = getattr(get_protocol(self.protocol), "sha256", None)
         if sha256 is not None:  # a template file: resuming with an edited one is refused
             d[TEMPLATE_HASH] = sha256
+        from reasonrm.examples import file_sha256
+
+        examples_sha256 = file_sha256(self.examples)
+        if examples_sha256 is not None:  # the same for an examples file
+            d[EXAMPLES_HASH] = examples_sha256
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> JudgeSpec:
         d = dict(d) if isinstance(d, dict) else d
         if isinstance(d, dict):
-            d.pop(TEMPLATE_HASH, None)  # derived from the file, not a setting
+            d.pop(TEMPLATE_HASH, None)  # derived from the files, not settings
+            d.pop(EXAMPLES_HASH, None)
         return super().from_dict(d)
 
     def resolve_score(self, model: str | None) -> JudgeSpec:

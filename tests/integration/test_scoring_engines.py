@@ -96,6 +96,21 @@ def test_the_second_order_reuses_the_prompt_prefix_of_the_first(llamacpp_engine)
     assert second.cached_tokens < second.prompt_tokens
 
 
+def test_examples_are_shown_once_per_slot_and_then_read_from_the_cache(llamacpp_engine):
+    judge = Judge(llamacpp_engine, "direct", score="prob", examples="general")
+    plain = Judge(llamacpp_engine, "direct", score="prob")
+    pairs = [Comparison(f"What is {n} + {n}?", str(2 * n), str(2 * n + 1)) for n in (3, 4)]
+    # one after the other, so that each prompt can find the one before it in the cache
+    shown, bare = [judge.judge(c) for c in pairs], [plain.judge(c) for c in pairs]
+    for j, without in zip(shown, bare, strict=True):
+        assert 0 < j.p_a < 1 and j.p_a != without.p_a
+        examples_tokens = j.samples[0].prompt_tokens - without.samples[0].prompt_tokens
+        assert examples_tokens > 200  # the four examples and their verdicts
+    # after the first prompt, the examples come from the cache: only the pair is evaluated
+    later = [*shown[0].samples[1:], *shown[1].samples]
+    assert all(s.cached_tokens >= examples_tokens for s in later), later
+
+
 def test_pointwise_ratings_from_a_real_model(llamacpp_engine):
     judge = Judge(llamacpp_engine, score="pointwise")
     j = judge.judge(Comparison("What is the capital of France?", "Paris.", "Berlin."))
