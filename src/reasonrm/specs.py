@@ -253,6 +253,7 @@ class JudgeSpec(_Spec):
             )
 
     def to_dict(self) -> dict[str, Any]:
+        from reasonrm.examples import file_sha256
 
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         if not isinstance(self.protocol, str):  # a Protocol object (Python only)
@@ -260,8 +261,6 @@ class JudgeSpec(_Spec):
         sha256 = getattr(self._protocol(), "sha256", None)
         if sha256 is not None:  # a template file: resuming with an edited one is refused
             d[TEMPLATE_HASH] = sha256
-        from reasonrm.examples import file_sha256
-
         examples_sha256 = file_sha256(self.examples)
         if examples_sha256 is not None:  # the same for an examples file
             d[EXAMPLES_HASH] = examples_sha256
