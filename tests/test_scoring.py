@@ -251,40 +251,21 @@ def test_combine_and_logit():
 def test_auto_score_is_what_was_measured_best_for_the_model():
     from reasonrm.specs import JudgeSpec
 
-    def resolved(spec, model="qwen2.5-1.5b"):
-        r = spec.resolve_model(model)
-        return r.score, r.protocol, r.examples
-
     auto = JudgeSpec()
-    assert (auto.score, auto.protocol, auto.examples) == ("auto", "auto", "auto")
-    # the embedded model reads a probability after the direct prompt and the examples
-    assert resolved(auto) == ("prob", "direct", "general")
-    assert resolved(auto, "smollm2-135m") == ("vote", "rrm", "none")  # not measured as a judge
-    assert resolved(auto, None) == ("vote", "rrm", "none")  # a served model we do not know
-    assert resolved(JudgeSpec(votes=3)) == ("vote", "rrm", "none")  # asks to sample
-    # reasoning first: the rrm chain, no examples (they show bare verdicts)
-    assert resolved(JudgeSpec(votes=3, reason=True)) == ("prob", "rrm", "none")
-    assert resolved(JudgeSpec(adaptive=True)) == ("vote", "rrm", "none")
-    assert resolved(JudgeSpec(score="vote")) == ("vote", "rrm", "none")
-    # what the user names is kept; auto examples go only with the auto protocol
-    assert resolved(JudgeSpec(protocol="rrm")) == ("prob", "rrm", "none")
-    assert resolved(JudgeSpec(protocol="rrm", examples="general")) == ("prob", "rrm", "general")
-    assert resolved(JudgeSpec(examples="none")) == ("prob", "direct", "none")
-    assert resolved(JudgeSpec(score="calibrated", slot_prior=1.0)) == (
-        "calibrated",
-        "direct",
-        "general",
-    )
-    assert resolved(JudgeSpec(protocol="rrm"), "smollm2-135m") == ("vote", "rrm", "none")
+    assert auto.score == "auto"
+    assert auto.resolve_score("qwen2.5-1.5b").score == "prob"
+    assert auto.resolve_score("smollm2-135m").score == "vote"  # not measured as a judge
+    assert auto.resolve_score(None).score == "vote"  # a served model we do not know
+    assert JudgeSpec(votes=3).resolve_score("qwen2.5-1.5b").score == "vote"  # asks to sample
+    assert JudgeSpec(votes=3, reason=True).resolve_score("qwen2.5-1.5b").score == "prob"
+    assert JudgeSpec(adaptive=True).resolve_score("qwen2.5-1.5b").score == "vote"
+    assert JudgeSpec(score="vote").resolve_score("qwen2.5-1.5b").score == "vote"
 
     class Embedded(ScriptedEngine):
         model = "qwen2.5-1.5b"
 
     judge = Judge(Embedded(scores=biased_model(2.0)), "direct")
-    assert judge.spec.score == "prob" and judge.spec.examples == "none"
-    default = Judge(Embedded(scores=biased_model(2.0)))
-    assert (default.spec.protocol, default.spec.examples) == ("direct", "general")
-    assert default.protocol.name == "direct" and len(default.example_turns) == 8
+    assert judge.spec.score == "prob"
     assert judge.judge(Comparison("q?", BAD, GOOD)).winner == "B"
     assert Judge(ScriptedEngine(["x"]), "direct").spec.score == "vote"
 

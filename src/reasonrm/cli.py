@@ -230,9 +230,8 @@ def calibrate(
     from reasonrm.jsonl import iter_jsonl
     from reasonrm.scoring import sigmoid, slot_prior, write_calibration
 
+    judge_spec = specs.judge(score="prob", orders="both")
     engine_spec = specs.engine()
-    # "auto" resolved for the model: the file names the protocol it was measured with
-    judge_spec = specs.judge(score="prob", orders="both").resolve_model(engine_spec.judged_model())
     readings = out_file.with_suffix(".judgments.jsonl")
     settings = run_settings(judge_spec, engine_spec)
     check_settings(readings, settings)
@@ -640,17 +639,7 @@ class PairOrders(StrEnum):
 
 @data_app.command("prepare")
 @friendly
-@spec_options(
-    judge=("protocol",),
-    engine=False,
-    overrides={
-        "protocol": {
-            "default": "rrm",
-            "help": "The trained judge's prompt format: rrm | rm-r1 | rm-r1-distilled | "
-            "direct, or a template file.",
-        }
-    },
-)
+@spec_options(judge=("protocol",), engine=False)
 def data_prepare(
     input: Annotated[
         str, typer.Option(help="JSONL(.gz)/JSON/parquet file or folder, or a Hugging Face id.")

