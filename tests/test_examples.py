@@ -99,6 +99,8 @@ def test_examples_need_a_pairwise_verdict(tmp_path):
         JudgeSpec(examples=str(tmp_path / "absent.jsonl"))
     with pytest.raises(InputError, match="pointwise"):
         JudgeSpec(examples="general", score="pointwise")
+    with pytest.raises(InputError, match="measured without examples"):
+        JudgeSpec(examples="general", score="calibrated", slot_prior=1.0)
     assert len(GENERAL) == 4 and {c.label for c in GENERAL} == {"A"}
 
 

@@ -10,8 +10,9 @@ ignored format instruction, a failed rewrite and an empty answer, each against a
 response) or a JSONL file of the rows `reasonrm judge` reads, each with a known better
 side (`chosen`/`rejected`, or `a`/`b` with `label`). Whatever the file says, the examples
 alternate which slot holds the better response (second, first, second, …), so that
-together they name both slots equally and teach no position. The system prompt and the examples open every prompt
-alike, so an engine's prompt cache evaluates them once per slot, not once per pair.
+together they name both slots equally and teach no position. The system prompt and the
+examples open every prompt alike, so an engine's prompt cache evaluates them once per slot,
+not once per pair.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def balanced(examples: list[Comparison] | tuple[Comparison, ...]) -> tuple[Compa
 
 @cache
 def _read_file(path: str, sha256: str) -> tuple[Comparison, ...]:
-    """A file's examples (cached by content: a judge per request in the server reads once)."""
+    """A file's examples, cached by path and content (`sha256`): the server, which builds a
+    judge per request, reads a file once, and again only when it changes."""
     examples = []
     for line, row in iter_jsonl(path):
         where = f"{path}:{line}"

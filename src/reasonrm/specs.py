@@ -215,6 +215,11 @@ class JudgeSpec(_Spec):
 
         if self.score == "pointwise":
             raise InputError("examples show pairs and their verdicts: not for score='pointwise'")
+        if self.score == "calibrated":  # `reasonrm calibrate` measures the prior without them
+            raise InputError(
+                "a slot prior is measured without examples, so score='calibrated' takes none: "
+                "use score='prob', which reads both orders"
+            )
         example_turns(protocol, load_examples(self.examples))
 
     def _check_scoring(self, protocol: Any) -> None:
