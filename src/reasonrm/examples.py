@@ -72,8 +72,8 @@ def balanced(examples: list[Comparison] | tuple[Comparison, ...]) -> tuple[Compa
 
 @cache
 def _read_file(path: str, sha256: str) -> tuple[Comparison, ...]:
-    """A file's examples, cached by path and content (`sha256`): the server, which builds a
-    judge per request, reads a file once, and again only when it changes."""
+    """A file's examples, cached by path and content (`sha256`): the spec's check and the
+    judge (and a judge remade by `with_options`) read a file once, again only if it changed."""
     examples = []
     for line, row in iter_jsonl(path):
         where = f"{path}:{line}"
