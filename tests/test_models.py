@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from reasonrm.engines import models
-from reasonrm.errors import CorruptModelError, ModelFetchError, UnknownModelError
+from reasonrm.errors import CorruptModelError, InputError, ModelFetchError, UnknownModelError
 
 # A well-formed GGUF header (version 3, 1 tensor, 2 metadata entries), then filler.
 HEADER = struct.pack("<4sIQQ", b"GGUF", 3, 1, 2)
@@ -191,3 +191,23 @@ def test_registry_entries_name_their_files_and_wheels():
     # the multi-part model is assembled from its 22 parts in order (part01.bin ... part22.bin)
     files = [p.member.rsplit("/", 1)[1] for p in models.REGISTRY["qwen2.5-1.5b"].parts]
     assert files == sorted(files) and len(set(files)) == 22
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [
+        ("gpu0", "not a torch device"),
+        ("cuda", "no CUDA GPU"),
+        ("cuda:3", "no CUDA GPU"),
+    ],
+)
+def test_a_device_torch_cannot_use_is_refused_before_the_weights_load(device, message):
+    torch = pytest.importorskip("torch")
+    from reasonrm.engines.transformers import resolve_device
+
+    if torch.cuda.is_available() and device.startswith("cuda"):
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(InputError, match=message):
+        resolve_device(device)
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") in {"cpu", "cuda", "mps"}

@@ -355,6 +355,7 @@ def _default_results(checkpoint: str, data: Path) -> Path:
         "context",
         "threads",
         "dtype",
+        "device",
     ),
     overrides={
         "dtype": {

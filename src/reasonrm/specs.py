@@ -356,6 +356,13 @@ class EngineSpec(_Spec):
             choices=DTYPES,
         ),
     )
+    device: str = field(
+        default="auto",
+        metadata=option(
+            "transformers engine: where the model runs (cpu, cuda, cuda:1, mps); auto: "
+            "the GPU when torch sees one, else cpu."
+        ),
+    )
 
     def __post_init__(self) -> None:
         self._check()

@@ -114,6 +114,27 @@ def test_context_error(tiny_engine):
         )
 
 
+def test_the_spec_names_the_device_and_auto_takes_what_torch_sees(tiny_checkpoint):
+    import torch
+
+    from reasonrm.engines import load_engine
+    from reasonrm.specs import EngineSpec
+
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    engine = load_engine(EngineSpec(model=str(tiny_checkpoint), dtype="float32"))
+    try:
+        assert engine.device == expected
+        assert next(engine.net.parameters()).device.type == expected
+    finally:
+        engine.close()
+    engine = load_engine(EngineSpec(model=str(tiny_checkpoint), dtype="float32", device="cpu"))
+    try:
+        assert next(engine.net.parameters()).device.type == "cpu"
+        assert engine.generate([CHAT], SamplingParams(max_tokens=3))[0][0].completion_tokens > 0
+    finally:
+        engine.close()
+
+
 @pytest.fixture(scope="module")
 def smollm2_engine(smollm2_path):
     from reasonrm.engines.transformers import TransformersEngine

@@ -40,7 +40,7 @@ class TransformersEngine(Engine):
 
     @classmethod
     def from_spec(cls, spec, progress=None) -> TransformersEngine:
-        return cls(spec.model, batch_size=spec.parallel, dtype=spec.dtype)
+        return cls(spec.model, batch_size=spec.parallel, dtype=spec.dtype, device=spec.device)
 
     def __init__(
         self,
@@ -49,12 +49,13 @@ class TransformersEngine(Engine):
         dtype: str | None = None,
         batch_size: int = 8,
         max_wait_ms: float = 5.0,
-        device: str = "cpu",
+        device: str = "auto",
     ) -> None:
         """`model`: a checkpoint folder, a .gguf file, or a registry name (its GGUF).
         `batch_size`: most chats per generate call. `dtype`: default bfloat16 for checkpoint
         folders (about twice as fast as float32 on CPUs with bf16), float32 for GGUF files
-        (transformers keeps their weights packed and computes in float32)."""
+        (transformers keeps their weights packed and computes in float32). `device`: a torch
+        device; "auto" takes the GPU when torch sees one."""
         if not model:
             raise UnknownEngineError("the transformers engine needs a model (folder or .gguf)")
         try:
@@ -75,8 +76,9 @@ class TransformersEngine(Engine):
             dtype = auto_dtype(model)
         if dtype not in DTYPES:
             raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        device = resolve_device(device)
         self.net = AutoModelForCausalLM.from_pretrained(
-            source, dtype=getattr(torch, dtype), **kwargs
+            source, dtype=getattr(torch, dtype), **NO_HUB_KERNELS, **kwargs
         ).to(device)
         self.net.eval()
         self.device = device
@@ -279,6 +281,39 @@ class TransformersEngine(Engine):
 
 def _batch_key(p: SamplingParams) -> tuple:
     return (p.max_tokens, p.temperature, p.top_p, p.n, p.stop)
+
+
+# transformers 5 swaps layers for kernels fetched from the Hugging Face Hub by default on a GPU;
+# offline, or from a publisher it cannot verify, that fails a GPU run at its first step
+# (measured on an H200: "kernels-community/rotary ... could not verify publisher trust")
+NO_HUB_KERNELS = {"use_kernels": False}
+
+
+def resolve_device(device: str) -> str:
+    """The torch device to load on: "auto" means CUDA (or Apple's MPS) when torch sees it; a
+    named device must exist, so that a GPU asked for is never silently the CPU."""
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    try:
+        named = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise InputError(
+            f"device {device!r} is not a torch device: use cpu, cuda, cuda:N or mps"
+        ) from None
+    if named.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise InputError(f"device {device!r}: this torch sees no CUDA GPU; use --device cpu")
+        if (named.index or 0) >= count:
+            raise InputError(f"device {device!r}: this machine has {count} CUDA GPU(s)")
+    if named.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError(f"device {device!r}: this torch sees no Apple GPU; use --device cpu")
+    return device
 
 
 def is_gguf(model: str) -> bool:
