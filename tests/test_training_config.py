@@ -194,6 +194,15 @@ def test_cpu_arguments(tmp_path):
     assert not args.gradient_checkpointing  # TRL's default is on; ours is off unless asked
 
 
+def test_grpo_reference_model_is_loaded_without_hub_kernels(tmp_path):
+    """TRL builds the reference model from model_init_kwargs; transformers 5 would swap in
+    kernels from the Hub on a GPU, which failed an offline H200 run at its first step."""
+    path = write(tmp_path, BASE)
+    args = build_trl_args(load_settings(path, "grpo", ["beta=0.04"]), cuda=False)
+    assert args.model_init_kwargs == {"use_kernels": False}
+    assert "model_init_kwargs" not in trl_kwargs(load_settings(path, "grpo", ["beta=0"]))
+
+
 def test_sft_loss_modes_map_to_trl(tmp_path):
     path = write(tmp_path, BASE)
     for loss, assistant, completion in (

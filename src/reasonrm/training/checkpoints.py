@@ -26,13 +26,15 @@ def load_trainable(model: str, dtype: str = "float32") -> tuple[Any, Any]:
         raise MissingDependencyError(
             "training needs torch and transformers: pip install 'reasonrm[train]'"
         ) from None
-    from reasonrm.engines.transformers import locate_checkpoint
+    from reasonrm.engines.transformers import NO_HUB_KERNELS, locate_checkpoint
 
     source, kwargs = locate_checkpoint(model)
     tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    loaded = AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, dtype), **kwargs)
+    loaded = AutoModelForCausalLM.from_pretrained(
+        source, dtype=getattr(torch, dtype), **NO_HUB_KERNELS, **kwargs
+    )
     if "gguf_file" not in kwargs:
         return loaded, tokenizer
     config = loaded.config

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from reasonrm.engines.transformers import NO_HUB_KERNELS
 from reasonrm.errors import InputError, MissingDependencyError
 from reasonrm.training.config import GRPOSettings, SFTSettings, TrainSettings
 
@@ -80,6 +81,8 @@ def trl_kwargs(settings: TrainSettings, cuda: bool | None = None) -> dict[str, A
             "use_vllm": settings.use_vllm,
             "log_completions": False,
         }
+        if settings.beta > 0:  # TRL loads the reference model itself, from these arguments
+            kw["model_init_kwargs"] = dict(NO_HUB_KERNELS)
         if settings.use_vllm:
             kw |= {
                 "vllm_mode": settings.vllm_mode,
