@@ -45,7 +45,8 @@ def test_two_processes_train_sft_on_different_pairs_both_orders_each(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     seen = {}
     for rank in (0, 1):
-        batches = records(out, rank)
+        *batches, last = records(out, rank)
+        assert last["hardware"] == {"device": "cpu", "processes": 2, "precision": "fp32"}
         assert len(batches) == 2
         for batch in batches:  # 2 rows a batch: the two orders of one pair
             assert len(batch["queries"]) == 2 and len(set(batch["queries"])) == 1

@@ -43,8 +43,9 @@ def main() -> None:
             texts = tokenizer.batch_decode(batch["input_ids"], skip_special_tokens=True)
             queries = [QUERY.search(t).group(1) for t in texts]
             log.write(json.dumps({"queries": queries}) + "\n")
+        result = train_and_save(trainer, settings, tokenizer, rows)
+        log.write(json.dumps({"hardware": result.hardware}) + "\n")
         log.flush()
-        train_and_save(trainer, settings, tokenizer, rows)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,7 @@ class TrainResult:
     total_seconds: float | None = None  # all runs to this step; None if a resume lost it
     metrics: dict[str, Any] = field(default_factory=dict)
     log_history: list[dict[str, Any]] = field(default_factory=list)
+    hardware: dict[str, Any] = field(default_factory=dict)  # device, processes, precision
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +96,7 @@ class TrainResult:
             "seconds": round(self.seconds, 3),
             "total_seconds": None if self.total_seconds is None else round(self.total_seconds, 3),
             "rows": self.rows,
+            "hardware": self.hardware,
             "metrics": self.metrics,
         }
 
@@ -129,7 +131,18 @@ def train_and_save(trainer: Any, settings: TrainSettings, tokenizer: Any, rows: 
         total_seconds=None if before is None else before + seconds,
         metrics=dict(output.metrics),
         log_history=list(trainer.state.log_history),
+        hardware=hardware(trainer),
     )
+
+
+def hardware(trainer: Any) -> dict[str, Any]:
+    """Where the run trained: a result that says so shows a GPU run that fell back to the CPU."""
+    args = trainer.args
+    return {
+        "device": args.device.type,
+        "processes": trainer.accelerator.num_processes,
+        "precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
+    }
 
 
 def save_final(trainer: Any, settings: TrainSettings, tokenizer: Any) -> None:
