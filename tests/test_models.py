@@ -193,21 +193,29 @@ def test_registry_entries_name_their_files_and_wheels():
     assert files == sorted(files) and len(set(files)) == 22
 
 
-@pytest.mark.parametrize(
-    ("device", "message"),
-    [
-        ("gpu0", "not a torch device"),
-        ("cuda", "no CUDA GPU"),
-        ("cuda:3", "no CUDA GPU"),
-    ],
-)
-def test_a_device_torch_cannot_use_is_refused_before_the_weights_load(device, message):
+def test_a_device_torch_cannot_use_is_refused_before_the_weights_load():
     torch = pytest.importorskip("torch")
     from reasonrm.engines.transformers import resolve_device
 
-    if torch.cuda.is_available() and device.startswith("cuda"):
-        pytest.skip("this machine has a GPU")
-    with pytest.raises(InputError, match=message):
-        resolve_device(device)
+    with pytest.raises(InputError, match="not a torch device"):
+        resolve_device("gpu0")
+    if torch.cuda.is_available():
+        with pytest.raises(InputError, match="CUDA GPU"):
+            resolve_device("cuda:99")
+        assert resolve_device("auto") == "cuda"
+    else:
+        for device in ("cuda", "cuda:3"):
+            with pytest.raises(InputError, match="no CUDA GPU"):
+                resolve_device(device)
+        assert resolve_device("auto") in {"cpu", "mps"}
     assert resolve_device("cpu") == "cpu"
-    assert resolve_device("auto") in {"cpu", "cuda", "mps"}
+
+
+def test_a_device_is_refused_for_engines_that_do_not_place_a_model():
+    from reasonrm.specs import EngineSpec
+
+    with pytest.raises(InputError, match="the llamacpp engine runs where"):
+        EngineSpec(device="cuda")
+    with pytest.raises(InputError, match="the openai engine runs where"):
+        EngineSpec(base_url="http://127.0.0.1:9/v1", device="cpu")
+    assert EngineSpec(engine="transformers", model="m", device="cuda:1").device == "cuda:1"

@@ -201,6 +201,13 @@ def test_grpo_reference_model_is_loaded_without_hub_kernels(tmp_path):
     args = build_trl_args(load_settings(path, "grpo", ["beta=0.04"]), cuda=False)
     assert args.model_init_kwargs == {"use_kernels": False}
     assert "model_init_kwargs" not in trl_kwargs(load_settings(path, "grpo", ["beta=0"]))
+    own = load_settings(
+        path, "grpo", ["beta=0.04", "trl.model_init_kwargs.attn_implementation=sdpa"]
+    )
+    assert build_trl_args(own, cuda=False).model_init_kwargs == {
+        "use_kernels": False,
+        "attn_implementation": "sdpa",
+    }
 
 
 def test_sft_loss_modes_map_to_trl(tmp_path):

@@ -366,6 +366,12 @@ class EngineSpec(_Spec):
 
     def __post_init__(self) -> None:
         self._check()
+        engine = self.resolved().engine
+        if self.device != "auto" and engine != "transformers":  # never silently ignored
+            raise InputError(
+                f"device is for the transformers engine; the {engine} engine runs where its "
+                "build or server runs (drop --device, or use --engine transformers)"
+            )
 
     def resolved(self) -> EngineSpec:
         """The spec with engine="auto" replaced by the backend it means."""

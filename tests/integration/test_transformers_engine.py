@@ -120,7 +120,10 @@ def test_the_spec_names_the_device_and_auto_takes_what_torch_sees(tiny_checkpoin
     from reasonrm.engines import load_engine
     from reasonrm.specs import EngineSpec
 
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    mps = getattr(torch.backends, "mps", None)
+    expected = (
+        "cuda" if torch.cuda.is_available() else "mps" if mps and mps.is_available() else "cpu"
+    )
     engine = load_engine(EngineSpec(model=str(tiny_checkpoint), dtype="float32"))
     try:
         assert engine.device == expected

@@ -66,6 +66,7 @@ class TransformersEngine(Engine):
                 "the transformers engine needs torch and transformers: "
                 "pip install 'reasonrm[transformers]'"
             ) from None
+        device = resolve_device(device)  # before a registry model downloads
         self.model = model
         source, kwargs = locate_checkpoint(model)
         self.tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
@@ -76,7 +77,6 @@ class TransformersEngine(Engine):
             dtype = auto_dtype(model)
         if dtype not in DTYPES:
             raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-        device = resolve_device(device)
         self.net = AutoModelForCausalLM.from_pretrained(
             source, dtype=getattr(torch, dtype), **NO_HUB_KERNELS, **kwargs
         ).to(device)

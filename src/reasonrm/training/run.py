@@ -137,11 +137,12 @@ def train_and_save(trainer: Any, settings: TrainSettings, tokenizer: Any, rows: 
 
 def hardware(trainer: Any) -> dict[str, Any]:
     """Where the run trained: a result that says so shows a GPU run that fell back to the CPU."""
-    args = trainer.args
+    accelerator = trainer.accelerator
+    mixed = str(accelerator.mixed_precision)  # what ran, whatever the config asked for
     return {
-        "device": args.device.type,
-        "processes": trainer.accelerator.num_processes,
-        "precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
+        "device": accelerator.device.type,
+        "processes": accelerator.num_processes,
+        "precision": "fp32" if mixed == "no" else mixed,
     }
 
 

@@ -82,19 +82,19 @@ def trl_kwargs(settings: TrainSettings, cuda: bool | None = None) -> dict[str, A
             "log_completions": False,
         }
         if settings.beta > 0:  # TRL loads the reference model itself, from these arguments
-            kw["model_init_kwargs"] = dict(NO_HUB_KERNELS)
+            kw["model_init_kwargs"] = NO_HUB_KERNELS | settings.trl.get("model_init_kwargs", {})
         if settings.use_vllm:
             kw |= {
                 "vllm_mode": settings.vllm_mode,
                 "vllm_gpu_memory_utilization": settings.vllm_gpu_memory_utilization,
             }
-    clash = sorted(set(settings.trl) & set(kw))
+    clash = sorted(set(settings.trl) & set(kw) - {"model_init_kwargs"})  # merged above
     if clash:
         raise InputError(
             f"trl: {', '.join(clash)} set here would override a reasonrm field; "
             "set it through the field of that name instead (see configs/README.md)"
         )
-    return kw | settings.trl
+    return settings.trl | kw
 
 
 def trl_config_class(settings: TrainSettings) -> type:
