@@ -103,14 +103,33 @@ def same_probabilities(checkpoint: str, work: Path) -> dict:
     cpu, cpu_s, cpu_err = evaluate(checkpoint, "cpu", work / "eval-cpu.jsonl")
     if gpu is None or cpu is None:
         return {"ok": False, "seconds": gpu_s + cpu_s, "detail": gpu_err or cpu_err}
+    if len(gpu) != len(cpu) or not gpu or any(r.get("error") for r in gpu + cpu):
+        detail = f"{len(gpu)} rows on the GPU, {len(cpu)} on the CPU, or rows with errors"
+        return {"ok": False, "seconds": gpu_s + cpu_s, "detail": detail}
     # float32 both sides: differences are the kernels' rounding, far below a verdict's margin
     diff = max(abs(g["first_logodds"] - c["first_logodds"]) for g, c in zip(gpu, cpu, strict=True))
     same = sum(g["verdict"] == c["verdict"] for g, c in zip(gpu, cpu, strict=True))
-    ok = len(gpu) == len(cpu) > 0 and diff < 1e-2 and same == len(gpu)
+    ok = diff < 1e-2 and same == len(gpu)
     detail = (
         f"{len(gpu)} rows, max |log-odds difference| {diff:.2e}, same verdict {same}/{len(gpu)}"
     )
     return {"ok": ok, "seconds": gpu_s + cpu_s, "detail": detail, "max_logodds_diff": diff}
+
+
+def engine_device(checkpoint: str, device: str) -> dict:
+    """The engine a user gets without --device: on a GPU machine, on the GPU."""
+    from reasonrm import load_engine
+    from reasonrm.specs import EngineSpec
+
+    started = time.perf_counter()
+    engine = load_engine(EngineSpec(model=checkpoint))
+    try:
+        placed = next(engine.net.parameters()).device.type
+    finally:
+        engine.close()
+    ok = engine.device == device and placed == device
+    detail = f"device {engine.device}, weights on {placed}"
+    return {"ok": ok, "seconds": time.perf_counter() - started, "detail": detail}
 
 
 def judge(checkpoint: str, score: str, device: str) -> dict:
@@ -121,7 +140,7 @@ def judge(checkpoint: str, score: str, device: str) -> dict:
         return {"ok": False, "seconds": seconds, "detail": done.stderr[-1500:]}
     j = last_json(done.stdout)
     p_a = j.get("p_a")
-    ok = "winner" in j and (score != "prob" or 0.0 <= p_a <= 1.0)
+    ok = "winner" in j and (score != "prob" or (p_a is not None and 0.0 <= p_a <= 1.0))
     return {"ok": ok, "seconds": seconds, "detail": f"winner {j.get('winner')}, p_a {p_a}"}
 
 
@@ -164,28 +183,36 @@ def main() -> None:
     accelerate += ["--mixed_precision", mixed]
 
     steps: dict[str, dict] = {}
-    steps["sft, gpu-7b-sft.yaml"] = train(
-        "sft", "configs/gpu-7b-sft.yaml", [*sft_sets, f"output_dir={sft_out}"], device
-    )
-    steps["sft, accelerate launch"] = train(
+
+    def step(name: str, check, *args, **kwargs) -> None:
+        """One check; one that raises is a failed step, and the others still run."""
+        started = time.perf_counter()
+        try:
+            steps[name] = check(*args, **kwargs)
+        except Exception as e:
+            detail = f"{type(e).__name__}: {e}"
+            steps[name] = {"ok": False, "seconds": time.perf_counter() - started, "detail": detail}
+
+    sft_config, grpo_config = "configs/gpu-7b-sft.yaml", "configs/gpu-7b-grpo.yaml"
+    step(
+        "sft, gpu-7b-sft.yaml",
+        train,
         "sft",
-        "configs/gpu-7b-sft.yaml",
-        [*sft_sets, f"output_dir={work / 'sft-accelerate'}"],
-        device,
-        launcher=accelerate,
-    )
-    steps["grpo, gpu-7b-grpo.yaml, no vLLM"] = train(
-        "grpo",
-        "configs/gpu-7b-grpo.yaml",
-        [*grpo_sets, f"model={sft_out}", f"output_dir={grpo_out}"],
+        sft_config,
+        [*sft_sets, f"output_dir={sft_out}"],
         device,
     )
+    accelerate_sets = [*sft_sets, f"output_dir={work / 'sft-accelerate'}"]
+    step("sft, accelerate launch", train, "sft", sft_config, accelerate_sets, device, accelerate)
+    grpo_sets += [f"model={sft_out}", f"output_dir={grpo_out}"]
+    step("grpo, gpu-7b-grpo.yaml, no vLLM", train, "grpo", grpo_config, grpo_sets, device)
     if not env["vllm"]:
-        steps["grpo, use_vllm without vLLM"] = vllm_refused(model, work)
+        step("grpo, use_vllm without vLLM", vllm_refused, model, work)
+    step("engine, device auto", engine_device, grpo_out, device)
     if not args.cpu:
-        steps["evaluate prob, GPU = CPU"] = same_probabilities(grpo_out, work)
-    steps["judge --score prob"] = judge(grpo_out, "prob", device)
-    steps["judge --score vote"] = judge(grpo_out, "vote", device)
+        step("evaluate prob, GPU = CPU", same_probabilities, grpo_out, work)
+    step("judge --score prob", judge, grpo_out, "prob", device)
+    step("judge --score vote", judge, grpo_out, "vote", device)
 
     rows = [
         {"step": name, "ok": s["ok"], "seconds": round(s["seconds"], 1), "detail": s["detail"]}
