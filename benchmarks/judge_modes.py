@@ -53,6 +53,8 @@ MODES: dict[str, dict] = {
     # few-shot: the built-in worked examples before each pair
     "prob-direct-ex": dict(protocol="direct", score="prob", orders="both", examples="general"),
     "prob-rrm-ex": dict(protocol="rrm", score="prob", orders="both", examples="general"),
+    # RM-R1's Chain-of-Rubrics prompt read at its answer tag: other slot names (Chatbot A/B)
+    "prob-rm-r1": dict(protocol="rm-r1", score="prob", orders="both"),
 }
 SOURCES = {
     "rewardbench": DATA / "rewardbench" / "rewardbench_filtered.jsonl",
