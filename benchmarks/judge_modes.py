@@ -15,6 +15,8 @@ PandaLM: the test pairs on which all three annotators agree and that are not tie
 Usage:
   python benchmarks/judge_modes.py pandalm --sample 100 --seed 1 --modes prob-direct,vote-direct
   python benchmarks/judge_modes.py rewardbench --sample 200 --seed 0 --modes prob-direct
+  python benchmarks/judge_modes.py rewardbench --sample 200 --seed 0 --modes prob-direct-ref \
+      --references-from prob-rrm-ref    # the judge's own answers, written once, read twice
 Choose settings on one seed's sample and report on another's.
 """
 
@@ -24,6 +26,8 @@ import argparse
 import json
 import statistics
 import time
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from common import DATA, MODE_ROWS, previous_figures, report, resumable, write_result
@@ -32,7 +36,7 @@ from reasonrm import Judge, load_engine
 from reasonrm.confidence import accuracy_at_coverage, auc, brier
 from reasonrm.eval import get_benchmark
 from reasonrm.eval.runner import RESULTS as RESULTS_FILE
-from reasonrm.eval.runner import row_judgments, run, select
+from reasonrm.eval.runner import EvalItem, row_judgments, run, select
 from reasonrm.jsonl import iter_jsonl
 from reasonrm.scoring import read_calibration, slot_prior, write_calibration
 from reasonrm.types import Judgment, shown_first_won
@@ -147,8 +151,42 @@ def calibrate_on(args, protocol: str, work: Path) -> Path:
     return path
 
 
+def with_references(items: Iterable[EvalItem], rows: Path) -> Iterator[EvalItem]:
+    """The items, each comparison given the reference another `--reference self` mode's rows
+    hold for it. The judge's own answer is greedy and depends on the prompt alone, so a
+    second mode reads the same text instead of writing it again; an item without one in the
+    rows (or with an empty answer) gets its own as usual."""
+    found = {
+        row["key"]: [j.get("reference") for j in row_judgments(row)] for _, row in iter_jsonl(rows)
+    }
+    for item in items:
+        refs = found.get(item.key)
+        if refs and len(refs) == len(item.comparisons) and None not in refs:
+            comparisons = tuple(
+                replace(c, reference=r) for c, r in zip(item.comparisons, refs, strict=True)
+            )
+            item = replace(item, comparisons=comparisons)
+        yield item
+
+
+def reference_rows(args, mode: str, work: Path) -> Path | None:
+    """--references-from's rows, checked: both modes must write their own references."""
+    if not args.references_from:
+        return None
+    if MODES[mode].get("reference") != "self":
+        raise SystemExit(f"--references-from applies to --reference self modes; {mode} is not one")
+    source = args.references_from
+    if MODES.get(source, {}).get("reference") != "self":
+        raise SystemExit(f"--references-from {source}: not a --reference self mode")
+    rows = work / source / RESULTS_FILE
+    if not rows.exists():
+        raise SystemExit(f"--references-from {source}: no rows at {rows}; run that mode first")
+    return rows
+
+
 def run_mode(args, mode: str, engine, benchmark, keys: set[str], source: Path, work: Path) -> dict:
     options = dict(MODES[mode])
+    references = reference_rows(args, mode, work)
     if options["score"] == "calibrated":
         calibration = args.calibration or calibrate_on(args, options["protocol"], work)
         options["slot_prior"] = read_calibration(
@@ -167,6 +205,8 @@ def run_mode(args, mode: str, engine, benchmark, keys: set[str], source: Path, w
     todo = (
         item for item in benchmark.load(str(source)) if item.key in keys and item.key not in done
     )
+    if references:
+        todo = with_references(todo, references)
 
     def on_row(row: dict) -> None:  # wall time of new rows only, so a resumed run adds up
         nonlocal start
@@ -206,6 +246,12 @@ def main() -> None:
         default=MODE_ROWS,
         help="each mode's result rows (a rerun resumes from them), kept in the repository",
     )
+    ap.add_argument(
+        "--references-from",
+        metavar="MODE",
+        help="a --reference self mode: read the references its rows hold instead of writing "
+        "them again (its time is not in this mode's pairs per hour)",
+    )
     ap.add_argument("--work", type=Path, default=Path("runs/judge_modes"), help="scratch files")
     args = ap.parse_args()
     modes = args.modes.split(",")
@@ -230,6 +276,7 @@ def main() -> None:
             results[mode]["command"] = (
                 f"python benchmarks/judge_modes.py {args.benchmark} --sample {args.sample} "
                 f"--seed {args.seed} --modes {mode}"
+                + (f" --references-from {args.references_from}" if args.references_from else "")
                 + (
                     f" --calibrate-on {args.calibrate_on}"
                     if MODES[mode]["score"] == "calibrated" and args.calibrate_on

@@ -83,3 +83,35 @@ def test_a_tie_counts_as_wrong_in_accuracy_and_as_half_in_the_official_score():
     figures = judge_modes.measure(rows, rewardbench, {"seconds": 1.0, "pairs": 2})
     assert figures["accuracy"] == 0.5 and figures["ties"] == 1
     assert figures["sections"]["Chat"] == 0.75  # reward-bench scores a tie 0.5
+
+
+def test_a_second_reference_mode_reads_the_first_modes_references(tmp_path):
+    """--references-from: the references one `--reference self` mode wrote are shown by the
+    next, which writes none of its own; an item the rows lack still gets its own."""
+    from test_reference import solve_calls, solving_judge
+
+    from reasonrm.eval.runner import RESULTS, run
+
+    def two_items():
+        for i, (q, a, b) in enumerate([("6 * 7?", "41", "42"), ("2 + 2?", "4", "5")]):
+            c = Comparison(q, a, b, label="B" if i == 0 else "A", id=str(i))
+            yield EvalItem(str(i), "s", (c,), {"id": str(i), "gold": 2 if i == 0 else 1})
+
+    first = tmp_path / "prob-rrm-ref"
+    run(
+        list(two_items())[:1],
+        Judge(solving_judge("42"), "rrm", reference="self"),
+        first,
+        pandalm.make_row,
+    )
+
+    engine = solving_judge("wrong")  # were it asked, it would answer otherwise
+    judge = Judge(engine, "direct", reference="self")
+    items = list(judge_modes.with_references(two_items(), first / RESULTS))
+    assert [c.reference for item in items for c in item.comparisons] == ["42", None]
+    judgments = [judge.judge(item.comparisons[0]) for item in items]
+    # shown "42", the scripted judge picks the response that matches it in both orders
+    assert judgments[0].winner == "B" and judgments[0].orders_agree
+    assert judgments[0].reference_tokens == 0 and judgments[0].reference is None  # not its own
+    assert judgments[1].reference == "wrong"  # not in the rows: written as usual
+    assert len(solve_calls(engine)) == 1
