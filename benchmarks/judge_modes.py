@@ -169,18 +169,35 @@ def with_references(items: Iterable[EvalItem], rows: Path) -> Iterator[EvalItem]
         yield item
 
 
-def reference_rows(args, mode: str, work: Path) -> Path | None:
-    """--references-from's rows, checked: both modes must write their own references."""
+def reads_references(args, mode: str) -> bool:
+    """Whether this mode reads --references-from's rows (not the mode that writes them)."""
+    return bool(args.references_from) and mode != args.references_from
+
+
+def check_references(args, modes: list[str]) -> None:
+    """--references-from's modes, checked before the model loads: every mode that reads the
+    references, and the mode that wrote them, must be --reference self modes."""
     if not args.references_from:
-        return None
-    if MODES[mode].get("reference") != "self":
-        raise SystemExit(f"--references-from applies to --reference self modes; {mode} is not one")
+        return
     source = args.references_from
     if MODES.get(source, {}).get("reference") != "self":
         raise SystemExit(f"--references-from {source}: not a --reference self mode")
-    rows = work / source / RESULTS_FILE
+    for mode in modes:
+        if reads_references(args, mode) and MODES[mode].get("reference") != "self":
+            raise SystemExit(
+                f"--references-from applies to --reference self modes; {mode} is not one"
+            )
+
+
+def reference_rows(args, mode: str, work: Path) -> Path | None:
+    """The rows whose references this mode reads, if it reads any."""
+    if not reads_references(args, mode):
+        return None
+    rows = work / args.references_from / RESULTS_FILE
     if not rows.exists():
-        raise SystemExit(f"--references-from {source}: no rows at {rows}; run that mode first")
+        raise SystemExit(
+            f"--references-from {args.references_from}: no rows at {rows}; run that mode first"
+        )
     return rows
 
 
@@ -250,7 +267,8 @@ def main() -> None:
         "--references-from",
         metavar="MODE",
         help="a --reference self mode: read the references its rows hold instead of writing "
-        "them again (its time is not in this mode's pairs per hour)",
+        "them again (their time and tokens are not in this mode's figures, and its rows "
+        "record no reference of their own)",
     )
     ap.add_argument("--work", type=Path, default=Path("runs/judge_modes"), help="scratch files")
     args = ap.parse_args()
@@ -259,6 +277,7 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown mode(s) {unknown}; known: {', '.join(MODES)}")
 
+    check_references(args, modes)
     benchmark = get_benchmark(args.benchmark)
     work = args.rows / f"{args.benchmark}-n{args.sample}-seed{args.seed}"
     source = source_file(args.benchmark, args.work)
@@ -276,7 +295,11 @@ def main() -> None:
             results[mode]["command"] = (
                 f"python benchmarks/judge_modes.py {args.benchmark} --sample {args.sample} "
                 f"--seed {args.seed} --modes {mode}"
-                + (f" --references-from {args.references_from}" if args.references_from else "")
+                + (
+                    f" --references-from {args.references_from}"
+                    if reads_references(args, mode)
+                    else ""
+                )
                 + (
                     f" --calibrate-on {args.calibrate_on}"
                     if MODES[mode]["score"] == "calibrated" and args.calibrate_on

@@ -115,3 +115,18 @@ def test_a_second_reference_mode_reads_the_first_modes_references(tmp_path):
     assert judgments[0].reference_tokens == 0 and judgments[0].reference is None  # not its own
     assert judgments[1].reference == "wrong"  # not in the rows: written as usual
     assert len(solve_calls(engine)) == 1
+
+
+def test_references_from_is_checked_before_the_model_loads(tmp_path):
+    from types import SimpleNamespace
+
+    args = SimpleNamespace(references_from="prob-rrm-ref")
+    # the mode that writes the references reads none; the others read its rows
+    judge_modes.check_references(args, ["prob-rrm-ref", "prob-direct-ref"])
+    assert judge_modes.reference_rows(args, "prob-rrm-ref", tmp_path) is None
+    with pytest.raises(SystemExit, match="run that mode first"):
+        judge_modes.reference_rows(args, "prob-direct-ref", tmp_path)
+    with pytest.raises(SystemExit, match="prob-direct is not one"):
+        judge_modes.check_references(args, ["prob-direct-ref", "prob-direct"])
+    with pytest.raises(SystemExit, match="not a --reference self mode"):
+        judge_modes.check_references(SimpleNamespace(references_from="prob-rrm"), ["prob-rrm-ref"])
