@@ -130,3 +130,50 @@ def test_references_from_is_checked_before_the_model_loads(tmp_path):
         judge_modes.check_references(args, ["prob-direct-ref", "prob-direct"])
     with pytest.raises(SystemExit, match="not a --reference self mode"):
         judge_modes.check_references(SimpleNamespace(references_from="prob-rrm"), ["prob-rrm-ref"])
+
+
+def test_run_mode_reads_the_references_another_mode_wrote(tmp_path):
+    """run_mode wires --references-from end to end: the second mode's rows are decided by the
+    first mode's references, and the judge is asked to solve only what those rows lack."""
+    import json
+    from types import SimpleNamespace
+
+    from test_reference import solving_judge
+
+    from reasonrm.judge import SOLVE_PROMPT
+
+    source = tmp_path / "pairs.jsonl"
+    pairs = [("6 * 7?", "41", "42", 2), ("5 * 8?", "40", "45", 1)]
+    source.write_text(
+        "".join(
+            json.dumps(
+                {"idx": i, "instruction": q, "response1": a, "response2": b, "majority_label": g}
+            )
+            + "\n"
+            for i, (q, a, b, g) in enumerate(pairs)
+        )
+    )
+    keys = {"0", "1"}
+    work = tmp_path / "rows"
+    args = SimpleNamespace(
+        references_from="prob-rrm-ref", seed=0, concurrency=2, calibration=None, model="fake"
+    )
+    # the writing mode, run on the first pair only: it answers "42" and keeps it in its rows
+    writer = solving_judge("42")
+    writer._scores = lambda chat: {"1": 0.5, "2": 0.5}
+    judge_modes.run_mode(args, "prob-rrm-ref", writer, pandalm, {"0"}, source, work)
+
+    def reference_scorer(chat):
+        """Puts the probability on the slot whose response matches the reference shown."""
+        user = chat[1]["content"]
+        ref = user.split("## Reference answer\n\n")[1].split("\n\n")[0]
+        first = user.split("### Assistant 1\n\n")[1].split("\n\n")[0]
+        return {"1": 0.9, "2": 0.1} if first == ref else {"1": 0.1, "2": 0.9}
+
+    reader = solving_judge("40")  # were it asked about the first pair, it would mislead
+    reader._scores = reference_scorer
+    figures = judge_modes.run_mode(args, "prob-direct-ref", reader, pandalm, keys, source, work)
+    solved = [c for c in reader.calls if c.chats[0][0]["content"] == SOLVE_PROMPT]
+    assert len(solved) == 1  # only the pair the writer's rows lack
+    assert "5 * 8?" in solved[0].chats[0][1]["content"]
+    assert figures["accuracy"] == 1.0 and figures["pairs"] == 2
