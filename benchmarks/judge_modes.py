@@ -54,6 +54,16 @@ MODES: dict[str, dict] = {
     "pointwise": dict(score="pointwise", orders="fixed"),  # no position: orders do not apply
     "prob-direct-ref": dict(protocol="direct", score="prob", orders="both", reference="self"),
     "prob-rrm-ref": dict(protocol="rrm", score="prob", orders="both", reference="self"),
+    # the other modes with the judge's own reference (read with --references-from prob-rrm-ref)
+    "vote-rrm-1-ref": dict(protocol="rrm", score="vote", orders="random", reference="self"),
+    "vote-direct-1-ref": dict(protocol="direct", score="vote", orders="random", reference="self"),
+    "prob-rrm-reason-ref": dict(
+        protocol="rrm", score="prob", reason=True, orders="both", reference="self"
+    ),
+    "calibrated-rrm-1-ref": dict(
+        protocol="rrm", score="calibrated", orders="random", reference="self"
+    ),
+    "pointwise-ref": dict(score="pointwise", orders="fixed", reference="self"),
     # few-shot: the built-in worked examples before each pair
     "prob-direct-ex": dict(protocol="direct", score="prob", orders="both", examples="general"),
     "prob-rrm-ex": dict(protocol="rrm", score="prob", orders="both", examples="general"),
