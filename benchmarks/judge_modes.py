@@ -147,15 +147,23 @@ def measure(rows: list[dict], benchmark, wall: dict) -> dict:
 
 def calibrate_on(args, protocol: str, work: Path) -> Path:
     """The slot prior measured on another run's rows (both orders, probabilities; labels
-    unused), as `reasonrm calibrate` measures it, written beside this run."""
+    unused), as `reasonrm calibrate` measures it, written beside this run. A folder named
+    after a mode records whether its prompts showed the judge's own reference."""
     if args.calibrate_on is None:
         raise SystemExit("calibrated modes need --calibration FILE or --calibrate-on RUN_DIR")
     rows = [row for _, row in iter_jsonl(args.calibrate_on / RESULTS_FILE)]
     prior, pairs = slot_prior(Judgment.from_dict(j) for row in rows for j in row_judgments(row))
-    path = work / f"calibration-{protocol}.json"
+    reference = MODES.get(args.calibrate_on.name, {}).get("reference", "none")
+    path = work / f"calibration-{protocol}{'-ref' if reference == 'self' else ''}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_calibration(
-        path, model=args.model, protocol=protocol, reason=False, prior=prior, pairs=pairs
+        path,
+        model=args.model,
+        protocol=protocol,
+        reason=False,
+        prior=prior,
+        pairs=pairs,
+        reference=reference,
     )
     print(f"slot prior {prior:+.3f} from {pairs} pairs of {args.calibrate_on}", flush=True)
     return path
@@ -217,7 +225,11 @@ def run_mode(args, mode: str, engine, benchmark, keys: set[str], source: Path, w
     if options["score"] == "calibrated":
         calibration = args.calibration or calibrate_on(args, options["protocol"], work)
         options["slot_prior"] = read_calibration(
-            calibration, model=args.model, protocol=options["protocol"], reason=False
+            calibration,
+            model=args.model,
+            protocol=options["protocol"],
+            reason=False,
+            reference=options.get("reference", "none"),
         )
     judge = Judge(engine, seed=args.seed, concurrency=args.concurrency, **options)
     out_dir = work / mode

@@ -58,10 +58,11 @@ def test_calibrate_then_judge_one_order_calibrated(monkeypatch, tmp_path):
     assert made.exit_code == 0, made.output
     stored = json.loads(calibration.read_text())
     assert abs(stored["slot_prior"] - 2.0) < 1e-3 and stored["pairs"] == 6
-    assert (stored["model"], stored["protocol"], stored["reason"]) == (
+    assert (stored["model"], stored["protocol"], stored["reason"], stored["reference"]) == (
         "qwen2.5-1.5b",
         "direct",
         False,
+        "none",
     )
     assert "the response shown first won 100% of 12 verdicts" in made.output
 
@@ -101,6 +102,12 @@ def test_calibrate_then_judge_one_order_calibrated(monkeypatch, tmp_path):
         ],
     )
     assert other.exit_code == 2 and "protocol 'direct', not 'rrm'" in other.output
+    # a prompt that shows the judge's own reference has another slot preference
+    referenced = runner.invoke(
+        cli.app,
+        [*args, "--score", "calibrated", "--calibration", str(calibration), "--reference", "self"],
+    )
+    assert referenced.exit_code == 2 and "reference 'none', not 'self'" in referenced.output
     both = runner.invoke(
         cli.app,
         [*args, "--score", "calibrated", "--calibration", str(calibration), "--slot-prior", "1"],
@@ -190,3 +197,30 @@ def test_pointwise_from_the_command_line(monkeypatch):
     assert "Pointwise ratings" in shown.stdout and "Winner: B" in shown.stdout
     j = json.loads(runner.invoke(cli.app, [*args, "--json"]).stdout)
     assert [s["rating"] > 5 for s in j["samples"]] == [False, True] and j["p_a"] < 0.05
+
+
+def test_calibrate_with_the_judges_own_reference_records_it(monkeypatch, tmp_path):
+    """`calibrate --reference self` measures the prior on prompts that show the judge's own
+    answer, and says so in the file, so only a judge that shows one may use it."""
+    patch_engine(monkeypatch, script=lambda chat, p: "an answer", scores=biased_model(bias=1.0))
+    calibration = tmp_path / "cal.json"
+    made = runner.invoke(
+        cli.app,
+        [
+            "calibrate",
+            str(pairs_file(tmp_path)),
+            "--protocol",
+            "direct",
+            "--reference",
+            "self",
+            "--out",
+            str(calibration),
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    assert json.loads(calibration.read_text())["reference"] == "self"
+    args = ["judge", "--prompt", "q", "--a", "x", "--b", "y", "--protocol", "direct"]
+    args += ["--orders", "fixed", "--score", "calibrated", "--calibration", str(calibration)]
+    assert runner.invoke(cli.app, [*args, "--reference", "self"]).exit_code == 0
+    refused = runner.invoke(cli.app, args)
+    assert refused.exit_code == 2 and "reference 'self', not 'none'" in refused.output

@@ -117,6 +117,14 @@ def test_slot_prior_is_the_mean_first_slot_logodds_over_both_orders(tmp_path):
         read_calibration(path, model="other", protocol="direct", reason=False)
     with pytest.raises(CalibrationError, match="protocol 'direct', not 'rrm'"):
         read_calibration(path, model="m", protocol="rrm", reason=False)
+    with pytest.raises(CalibrationError, match="reference 'none', not 'self'"):
+        read_calibration(path, model="m", protocol="direct", reason=False, reference="self")
+    write_calibration(
+        path, model="m", protocol="direct", reason=False, prior=prior, pairs=n, reference="self"
+    )
+    assert read_calibration(path, model="m", protocol="direct", reason=False, reference="self")
+    with pytest.raises(CalibrationError, match="reference 'self', not 'none'"):
+        read_calibration(path, model="m", protocol="direct", reason=False)
     path.write_text("{}")
     with pytest.raises(CalibrationError, match="not a calibration file"):
         read_calibration(path, model="m", protocol="direct", reason=False)

@@ -214,7 +214,19 @@ def _run_with_progress(what, unit, runner, worker, input, output, *, settings, n
 
 @app.command()
 @friendly
-@spec_options(judge=("protocol", "reason", "votes", "seed", "max_tokens", "temperature", "top_p"))
+@spec_options(
+    judge=(
+        "protocol",
+        "reason",
+        "votes",
+        "seed",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "reference",
+        "reference_tokens",
+    )
+)
 def calibrate(
     input: Annotated[Path, typer.Argument(help="JSONL of pairs (labels are not needed).")],
     out_file: Annotated[Path, typer.Option("--out", help="The calibration file to write.")] = Path(
@@ -246,6 +258,7 @@ def calibrate(
         reason=judge_spec.reason,
         prior=prior,
         pairs=pairs,
+        reference=judge_spec.reference,
     )
     out.print(
         f"slot prior {prior:+.3f} (first-slot log-odds; P(first) {sigmoid(prior):.3f} on a "

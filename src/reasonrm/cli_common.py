@@ -74,7 +74,7 @@ class SpecOptions:
 
     def _stored_prior(self, picked: dict[str, Any], fill: dict[str, Any]) -> float:
         """The slot prior in the --calibration file, refused if it was measured for another
-        model, protocol or reading."""
+        model, protocol, reading or reference setting."""
         from reasonrm.engines.models import DEFAULT_MODEL
         from reasonrm.scoring import read_calibration
 
@@ -86,6 +86,7 @@ class SpecOptions:
             model=self.values.get("model") or fill.get("model") or DEFAULT_MODEL,
             protocol=picked.get("protocol") or defaults.protocol,
             reason=bool(picked.get("reason", defaults.reason)),
+            reference=picked.get("reference") or defaults.reference,
         )
 
     def engine(self, **fill: Any) -> EngineSpec:

@@ -162,12 +162,20 @@ def slot_prior(judgments: Iterable[Judgment]) -> tuple[float, int]:
 
 
 def write_calibration(
-    path: str | Path, *, model: str, protocol: str, reason: bool, prior: float, pairs: int
+    path: str | Path,
+    *,
+    model: str,
+    protocol: str,
+    reason: bool,
+    prior: float,
+    pairs: int,
+    reference: str = "none",
 ) -> None:
     record = {
         "model": model,
         "protocol": protocol,
         "reason": reason,
+        "reference": reference,
         "slot_prior": prior,
         "pairs": pairs,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -175,12 +183,16 @@ def write_calibration(
     Path(path).write_text(json.dumps(record, indent=2) + "\n")
 
 
-def read_calibration(path: str | Path, *, model: str, protocol: str, reason: bool) -> float:
+def read_calibration(
+    path: str | Path, *, model: str, protocol: str, reason: bool, reference: str = "none"
+) -> float:
     """The slot prior stored in `path`, refused when it was measured for another model,
-    protocol or reading (with or without reasoning)."""
+    protocol or reading (with or without reasoning, with or without the judge's own
+    reference: a prompt that shows one has another slot preference)."""
     try:
         record = json.loads(Path(path).read_text())
         stored = {k: record[k] for k in ("model", "protocol", "reason", "slot_prior")}
+        stored["reference"] = record.get("reference", "none")  # files from before it was kept
     except FileNotFoundError:
         raise CalibrationError(
             f"no calibration file at {path}: write one with `reasonrm calibrate`"
@@ -190,7 +202,7 @@ def read_calibration(path: str | Path, *, model: str, protocol: str, reason: boo
             f"{path} is not a calibration file from `reasonrm calibrate` (it needs model, "
             "protocol, reason and slot_prior)"
         ) from None
-    wanted = {"model": model, "protocol": protocol, "reason": reason}
+    wanted = {"model": model, "protocol": protocol, "reason": reason, "reference": reference}
     other = [f"{k} {stored[k]!r}, not {v!r}" for k, v in wanted.items() if stored[k] != v]
     if other:
         raise CalibrationError(f"{path} was measured for another judge: {'; '.join(other)}")
