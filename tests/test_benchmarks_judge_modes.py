@@ -159,8 +159,7 @@ def test_run_mode_reads_the_references_another_mode_wrote(tmp_path):
         references_from="prob-rrm-ref", seed=0, concurrency=2, calibration=None, model="fake"
     )
     # the writing mode, run on the first pair only: it answers "42" and keeps it in its rows
-    writer = solving_judge("42")
-    writer._scores = lambda chat: {"1": 0.5, "2": 0.5}
+    writer = solving_judge("42", scores=lambda chat: {"1": 0.5, "2": 0.5})
     judge_modes.run_mode(args, "prob-rrm-ref", writer, pandalm, {"0"}, source, work)
 
     def reference_scorer(chat):
@@ -170,8 +169,8 @@ def test_run_mode_reads_the_references_another_mode_wrote(tmp_path):
         first = user.split("### Assistant 1\n\n")[1].split("\n\n")[0]
         return {"1": 0.9, "2": 0.1} if first == ref else {"1": 0.1, "2": 0.9}
 
-    reader = solving_judge("40")  # were it asked about the first pair, it would mislead
-    reader._scores = reference_scorer
+    # were it asked to solve the first pair, its answer would mislead it
+    reader = solving_judge("40", scores=reference_scorer)
     figures = judge_modes.run_mode(args, "prob-direct-ref", reader, pandalm, keys, source, work)
     solved = [c for c in reader.calls if c.chats[0][0]["content"] == SOLVE_PROMPT]
     assert len(solved) == 1  # only the pair the writer's rows lack

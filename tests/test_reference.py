@@ -14,9 +14,10 @@ from reasonrm.ranking import Ranker
 from reasonrm.types import Comparison, Judgment
 
 
-def solving_judge(answer: str = "42"):
+def solving_judge(answer: str = "42", scores=None):
     """Answers a solve request with `answer`; as a judge, picks the slot that matches the
-    reference it was shown (the first slot when there is none)."""
+    reference it was shown (the first slot when there is none). `scores`: next-token
+    probabilities, for probability scoring."""
 
     def script(chat, params):
         if chat[0]["content"] == SOLVE_PROMPT:
@@ -28,7 +29,7 @@ def solving_judge(answer: str = "42"):
         first = user.split("### Assistant 1\n\n")[1].split("\n\n")[0]
         return "\\boxed{Assistant 1}" if first == ref else "\\boxed{Assistant 2}"
 
-    return ScriptedEngine(script)
+    return ScriptedEngine(script, scores=scores)
 
 
 def solve_calls(engine: ScriptedEngine) -> list:
