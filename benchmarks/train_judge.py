@@ -400,7 +400,7 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
     # opening: how it was trained is in the settings saved with it, whatever the config now
     trained_with = yaml.safe_load((out / SAVED_CONFIG).read_text())
     prefill = trained_with.get("target") == "label" or bool(trained_with.get("prefill"))
-    final = evaluate_student(args, str(out), heldout, stage, work, ["vote", "prob"], prefill, **how)
+    final = evaluate_student(args, str(out), heldout, stage, work, args.scores, prefill, **how)
     curve.append(curve_point(result["global_step"], final))
     return {
         "final": final,
@@ -501,6 +501,12 @@ def main() -> None:
         "--sft-epochs", type=float, default=1, help="direct-sft's (distill-sft: its config's)"
     )
     ap.add_argument("--grpo-steps", type=int, default=40)
+    ap.add_argument(
+        "--scores",
+        default="vote,prob",
+        help="how trained students are read at the end (a reasoning student's vote is slow:"
+        " about 30 s a row here)",
+    )
     ap.add_argument("--eval-every", type=int, default=50, help="steps between curve points")
     ap.add_argument("--save-every", type=int, default=25, help="steps between checkpoints")
     ap.add_argument("--sft-set", action="append", default=[], help="more --set for every SFT stage")
@@ -514,6 +520,9 @@ def main() -> None:
     )
     args = ap.parse_args()
     args.sets = args.sets.split(",")
+    args.scores = args.scores.split(",")
+    if not set(args.scores) <= {"vote", "prob"} or not args.scores:
+        raise SystemExit(f"--scores takes vote, prob or both, not {','.join(args.scores)!r}")
     stages = args.stages.split(",")
     unknown = sorted(set(stages) - set(STAGES))
     if unknown:
