@@ -620,6 +620,27 @@ def models_export(
     out.print(f"{model}: {out_dir}")
 
 
+@models_app.command("to-gguf")
+@friendly
+def models_to_gguf(
+    checkpoint: Annotated[Path, typer.Argument(help="A checkpoint folder saved by training.")],
+    out_file: Annotated[Path, typer.Option("--out", help="The .gguf file to write.")],
+    base: Annotated[
+        str | None,
+        typer.Option(help="Registry name or .gguf with the same tokenizer [default: the run's]."),
+    ] = None,
+    tensor_type: Annotated[
+        str, typer.Option("--type", help="f16, q8_0 (smaller, faster on a CPU) or f32.")
+    ] = "f16",
+) -> None:
+    """Write a trained llama checkpoint (SmolLM2) as one GGUF file: `reasonrm judge --model
+    FILE.gguf` then serves it with the embedded llama.cpp engine."""
+    from reasonrm.training.gguf_export import export_gguf
+
+    path = export_gguf(checkpoint, out_file, base=base, tensor_type=tensor_type)
+    out.print(f"{checkpoint}: {path} ({path.stat().st_size / 1e6:,.0f} MB)")
+
+
 @app.command()
 def protocols() -> None:
     """The prompt formats a judge can use."""
