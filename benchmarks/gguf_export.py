@@ -60,6 +60,7 @@ def main() -> None:
         {
             "engine": "transformers, float32",
             "file MB": None,
+            "export seconds": None,
             "seconds": round(base_wall, 1),
             "tokens/s": round(tokens / base_wall, 1),
             "speedup": 1.0,
