@@ -529,7 +529,7 @@ def main() -> None:
         choices=["llamacpp", "transformers"],
         default="llamacpp",
         help="what reads a reasoning student's vote: llama.cpp on its f16 GGUF export (about"
-        " 7.5 s a row here) or transformers in float32 (about 19 s)",
+        " 7 s a row here) or transformers in float32 (about 19 s)",
     )
     ap.add_argument(
         "--scores",
