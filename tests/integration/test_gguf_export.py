@@ -141,6 +141,15 @@ def test_bad_checkpoints_are_refused_before_anything_is_written(tiny_checkpoint,
     (other / "config.json").write_text(json.dumps(config | {"vocab_size": 32000}))
     with pytest.raises(InputError, match="not the same tokenizer"):
         export_gguf(other, tmp_path / "x.gguf")
+
+    # a tensor with no llama name: refused while the tensors are read
+    import torch
+    from safetensors.torch import save_file
+
+    (other / "config.json").write_text(json.dumps(config))
+    save_file({"model.value_head.weight": torch.zeros(2, 2)}, str(other / "extra.safetensors"))
+    with pytest.raises(InputError, match="model.value_head.weight"):
+        export_gguf(other, tmp_path / "x.gguf")
     assert not any(tmp_path.glob("x.gguf*"))
 
 
@@ -166,3 +175,15 @@ def test_train_judge_reads_a_reasoning_vote_from_an_export_of_the_latest_weights
     os.utime(weights, (first + 10, first + 10))  # retrained after the export
     with train_judge.reasoning_engine(args, str(tiny_checkpoint), tmp_path, "distill-sft"):
         assert exported.stat().st_mtime > first
+
+
+def test_an_interrupted_export_leaves_no_file(tiny_checkpoint, tmp_path, monkeypatch):
+    import gguf
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gguf.GGUFWriter, "write_tensors_to_file", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_gguf(tiny_checkpoint, tmp_path / "x.gguf")
+    assert not any(tmp_path.glob("x.gguf*"))  # the header was written: a .partial existed

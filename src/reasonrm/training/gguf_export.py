@@ -22,7 +22,12 @@ from reasonrm.engines.models import REGISTRY, resolve_gguf
 from reasonrm.errors import InputError, MissingDependencyError
 from reasonrm.training.config import SAVED_CONFIG
 
-TENSOR_TYPES = ("f16", "q8_0", "f32")
+# each tensor type: the gguf library's names for its matrices and for the file as a whole
+TENSOR_TYPES = {
+    "f16": ("F16", "MOSTLY_F16"),
+    "q8_0": ("Q8_0", "MOSTLY_Q8_0"),
+    "f32": ("F32", "ALL_F32"),
+}
 
 
 def base_gguf(checkpoint: Path) -> str:
@@ -135,16 +140,9 @@ def export_gguf(
     template = folder / "chat_template.jinja"
 
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, layers)
-    quant = {
-        "f16": gguf.GGMLQuantizationType.F16,
-        "q8_0": gguf.GGMLQuantizationType.Q8_0,
-        "f32": gguf.GGMLQuantizationType.F32,
-    }[tensor_type]
-    file_type = {
-        "f16": gguf.LlamaFileType.MOSTLY_F16,
-        "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0,
-        "f32": gguf.LlamaFileType.ALL_F32,
-    }[tensor_type]
+    quant_name, file_type_name = TENSOR_TYPES[tensor_type]
+    quant = gguf.GGMLQuantizationType[quant_name]
+    file_type = gguf.LlamaFileType[file_type_name]
     partial = out.with_name(out.name + ".partial")
     writer = gguf.GGUFWriter(partial, "llama")
     try:
@@ -176,8 +174,11 @@ def export_gguf(
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
-    finally:
+    except BaseException:
         writer.close()
+        partial.unlink(missing_ok=True)  # no half-written file left beside `out`
+        raise
+    writer.close()
     os.replace(partial, out)
     return out
 
