@@ -96,17 +96,22 @@ def report(title: str, rows: list[dict]) -> None:
     console.print(table)
 
 
-def write_result(name: str, figures: dict, command: list[str] | None = None) -> Path:
-    """Write `figures` to benchmarks/results/<name>.json with what produced them: the
-    command, the machine and the date, so a figure on docs/benchmarks.md can be traced."""
+def this_command(command: list[str] | None = None) -> str:
+    """The command line that is running (or `command`), as typed from the repository root."""
     if command is None:
         script = Path(sys.argv[0]).resolve()
         if script.is_relative_to(ROOT):  # as run from the repository root
             script = script.relative_to(ROOT)
         command = [script.as_posix(), *sys.argv[1:]]
+    return "python " + shlex.join(command)
+
+
+def write_result(name: str, figures: dict, command: list[str] | None = None) -> Path:
+    """Write `figures` to benchmarks/results/<name>.json with what produced them: the
+    command, the machine and the date, so a figure on docs/benchmarks.md can be traced."""
     result = {
         "benchmark": name,
-        "command": "python " + shlex.join(command),
+        "command": this_command(command),
         "machine": {
             "cpu_count": os.cpu_count(),
             "platform": platform.platform(),

@@ -49,7 +49,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from common import DATA, TRAIN_ROWS, previous_figures, report, resumable, write_result
+from common import (
+    DATA,
+    TRAIN_ROWS,
+    previous_figures,
+    report,
+    resumable,
+    this_command,
+    write_result,
+)
 
 from reasonrm import Judge, load_engine
 from reasonrm.engines.models import sha256_file
@@ -595,6 +603,8 @@ def main() -> None:
             else:
                 figures[stage] = train(args, work, stage, heldout)
             figures[stage]["stage_seconds"] = round(time.perf_counter() - started, 1)
+            # the file's `command` names the last run; each stage keeps the one that read it
+            figures[stage]["command"] = this_command()
             write_result(name, figures)  # after every stage: an interruption keeps what is done
 
     table = []

@@ -62,6 +62,12 @@ def test_write_result(tmp_path, monkeypatch: pytest.MonkeyPatch):
     assert result["machine"]["cpu_count"] >= 1 and result["date"]
 
 
+def test_this_command_is_the_running_script_as_typed_from_the_repository_root(monkeypatch):
+    script = common.ROOT / "benchmarks" / "train_judge.py"
+    monkeypatch.setattr(common.sys, "argv", [str(script), "--stages", "direct-sft", "--x", "a b"])
+    assert common.this_command() == "python benchmarks/train_judge.py --stages direct-sft --x 'a b'"
+
+
 def test_an_interrupted_measurement_ends_with_one_line_naming_what_is_kept(tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped, common.resumable(tmp_path / "rows"):
         raise KeyboardInterrupt
