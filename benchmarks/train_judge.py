@@ -408,12 +408,21 @@ def stage_settings(args, work: Path, stage: str):
     return run_grpo, load_settings(config, "grpo", [*overrides, *args.grpo_set])
 
 
+def stage_wants_more_steps(trained: Path, max_steps: int | None) -> bool:
+    """A finished stage asked for more steps than it has (say, --grpo-steps 6 then 40)."""
+    if max_steps is None or not trained.exists():
+        return False
+    return json.loads(trained.read_text())["global_step"] < max_steps
+
+
 def train(args, work: Path, stage: str, heldout: dict) -> dict:
     """Train one stage (resuming), evaluate its checkpoints by prob (the learning curve)
     and the final model by vote and prob."""
     out = work / stage
     run, settings = stage_settings(args, work, stage)
     trained = out / TRAIN_RESULT
+    if stage_wants_more_steps(trained, settings.max_steps):
+        trained.unlink()  # trained on from its latest checkpoint, the time added up
     if not trained.exists():
         result = run(settings, cuda=False)
         trained.write_text(json.dumps(result.to_dict() | {"log_history": result.log_history}))

@@ -83,6 +83,15 @@ def test_each_grpo_stage_starts_from_its_own_sft_on_its_own_prompt(tmp_path):
     assert (direct.max_steps, direct.save_steps) == (40, 20)
 
 
+def test_a_finished_stage_trains_on_when_asked_for_more_steps(tmp_path):
+    done = tmp_path / "train_result.json"
+    assert not train_judge.stage_wants_more_steps(done, 40)  # not trained yet: trained anyway
+    done.write_text('{"global_step": 6}')
+    assert train_judge.stage_wants_more_steps(done, 40)
+    assert not train_judge.stage_wants_more_steps(done, 6)
+    assert not train_judge.stage_wants_more_steps(done, None)  # an epoch count: as it was
+
+
 def test_pair_accuracy_is_split_at_the_training_length_limit(tmp_path):
     """Held-out pairs whose rrm prompt training would have kept, and the longer ones, scored
     apart: the estimate is prepare's (4 characters a token)."""
