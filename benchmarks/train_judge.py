@@ -5,7 +5,8 @@ UltraFeedback (its eval file), never trained on, each pair in both orders. Train
 the other pairs of both sets, in both orders, every batch holding both orders of its pairs.
 
 Stages, each resumable (rerun the same command: prepared data, judgments and evaluations
-are kept; a trainer resumes from its latest checkpoint):
+are kept; a trainer resumes from its latest checkpoint, and a finished stage asked for more
+steps, say --grpo-steps 40 after 6, trains on from its last checkpoint):
 
   teacher-prob   the prompted 1.5B, probability of the verdict after the rrm prompt
   teacher-vote   the prompted 1.5B, one sampled rrm verdict in one random order (the papers'
