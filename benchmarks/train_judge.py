@@ -409,11 +409,22 @@ def stage_settings(args, work: Path, stage: str):
     return run_grpo, load_settings(config, "grpo", [*overrides, *args.grpo_set])
 
 
-def stage_wants_more_steps(trained: Path, max_steps: int | None) -> bool:
-    """A finished stage asked for more steps than it has (say, --grpo-steps 6 then 40)."""
+def finished_short(trained: Path, max_steps: int | None) -> int | None:
+    """The step a finished stage ended at, when it is asked for more (say, --grpo-steps 6
+    then 40); None when it is not finished or has the steps asked for."""
     if max_steps is None or not trained.exists():
-        return False
-    return json.loads(trained.read_text())["global_step"] < max_steps
+        return None
+    step = json.loads(trained.read_text())["global_step"]
+    return step if step < max_steps else None
+
+
+def retag_final_reads(work: Path, stage: str, step: int, sets: list[str]) -> None:
+    """The final model's evaluation rows, renamed as those of its checkpoint at `step` (the
+    same weights): the stage trains on, and its new final model must not resume from them."""
+    for rows in (work / "eval").glob(f"{stage}-*.jsonl"):
+        rest = rows.name[len(stage) + 1 :]
+        if rest.split("-")[0] in sets:  # not a checkpoint's ({stage}-25-...) or another stage's
+            rows.rename(rows.with_name(f"{stage}-{step}-{rest}"))
 
 
 def train(args, work: Path, stage: str, heldout: dict) -> dict:
@@ -422,8 +433,10 @@ def train(args, work: Path, stage: str, heldout: dict) -> dict:
     out = work / stage
     run, settings = stage_settings(args, work, stage)
     trained = out / TRAIN_RESULT
-    if stage_wants_more_steps(trained, settings.max_steps):
-        trained.unlink()  # trained on from its latest checkpoint, the time added up
+    ended = finished_short(trained, settings.max_steps)
+    if ended is not None:  # trained on from its latest checkpoint, the time added up
+        retag_final_reads(work, stage, ended, args.sets)
+        trained.unlink()
     if not trained.exists():
         result = run(settings, cuda=False)
         trained.write_text(json.dumps(result.to_dict() | {"log_history": result.log_history}))

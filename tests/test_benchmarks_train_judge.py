@@ -85,11 +85,36 @@ def test_each_grpo_stage_starts_from_its_own_sft_on_its_own_prompt(tmp_path):
 
 def test_a_finished_stage_trains_on_when_asked_for_more_steps(tmp_path):
     done = tmp_path / "train_result.json"
-    assert not train_judge.stage_wants_more_steps(done, 40)  # not trained yet: trained anyway
+    assert train_judge.finished_short(done, 40) is None  # not trained yet: trained anyway
     done.write_text('{"global_step": 6}')
-    assert train_judge.stage_wants_more_steps(done, 40)
-    assert not train_judge.stage_wants_more_steps(done, 6)
-    assert not train_judge.stage_wants_more_steps(done, None)  # an epoch count: as it was
+    assert train_judge.finished_short(done, 40) == 6
+    assert train_judge.finished_short(done, 6) is None
+    assert train_judge.finished_short(done, None) is None  # an epoch count: as it was
+
+
+def test_a_stage_that_trains_on_keeps_its_old_reads_as_its_checkpoints(tmp_path):
+    """Evaluation resumes from its rows file, so the new final model must not find the old
+    one's; they are the checkpoint's at the old step (the same weights), not deleted."""
+    names = [
+        "distill-grpo-hh-prob.jsonl",
+        "distill-grpo-uf-vote-llamacpp.jsonl",
+        "distill-grpo-2-hh-prob.jsonl",  # a checkpoint's: stays
+        "direct-sft-hh-prob.jsonl",  # another stage's
+        "direct-sft-verdict-hh-prob.jsonl",  # a stage whose name starts with direct-sft
+    ]
+    (tmp_path / "eval").mkdir()
+    for name in names:
+        (tmp_path / "eval" / name).write_text(name)
+    train_judge.retag_final_reads(tmp_path, "distill-grpo", 6, ["hh", "uf"])
+    train_judge.retag_final_reads(tmp_path, "direct-sft", 195, ["hh", "uf"])
+    assert sorted(p.name for p in (tmp_path / "eval").iterdir()) == [
+        "direct-sft-195-hh-prob.jsonl",
+        "direct-sft-verdict-hh-prob.jsonl",
+        "distill-grpo-2-hh-prob.jsonl",
+        "distill-grpo-6-hh-prob.jsonl",
+        "distill-grpo-6-uf-vote-llamacpp.jsonl",
+    ]
+    assert (tmp_path / "eval" / "distill-grpo-6-hh-prob.jsonl").read_text() == names[0]
 
 
 def test_pair_accuracy_is_split_at_the_training_length_limit(tmp_path):
