@@ -481,7 +481,7 @@ class SlowEngine(ScriptedEngine):
 def test_judge_many_yields_in_input_order():
     cs = [make(i) for i in range(10)]
     engine = SlowEngine(prefers("BETA"))
-    judged = list(Judge(engine, votes=1, concurrency=4).judge_many(cs))
+    judged = list(Judge(engine, votes=1, concurrency=4, verify="off").judge_many(cs))
     assert [j.comparison_id for j in judged] == [c.id for c in cs]
     assert all(j.winner == "B" and j.error is None for j in judged)
     assert engine.requests == 20  # the default (orders "auto") judges each pair both ways

@@ -38,7 +38,8 @@ def solve_calls(engine: ScriptedEngine) -> list:
 
 def test_self_reference_is_written_once_and_shown():
     engine = solving_judge("42")
-    judge = Judge(engine, "rrm", reference="self")
+    # the reading alone: a math check would compute 6 * 7 by a program first
+    judge = Judge(engine, "rrm", reference="self", verify="off")
     j = judge.judge(Comparison("6 * 7?", "41", "42", label="B"))
     assert j.winner == "B" and j.orders_agree and j.reference == "42"
     (solve,) = solve_calls(engine)
@@ -52,7 +53,9 @@ def test_self_reference_is_written_once_and_shown():
     assert again.winner == "A" and again.reference_tokens == 0  # cached for this prompt
     assert len(solve_calls(engine)) == 1
     assert Judgment.from_dict(j.to_dict()).reference == "42"
-    without = Judge(solving_judge("42"), "rrm").judge(Comparison("6 * 7?", "41", "42"))
+    without = Judge(solving_judge("42"), "rrm", verify="off").judge(
+        Comparison("6 * 7?", "41", "42")
+    )
     assert without.winner is None and without.reference is None  # first slot both ways
 
 

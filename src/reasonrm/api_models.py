@@ -56,7 +56,8 @@ class PairJudgment(BaseModel):
     was valid, or when the pair failed (`error` says why); with a server that scores
     probabilities (--score prob), the side `p_a` favours. `p_a`: P(a is better), and
     `margin` = 2·p_a − 1, null when the judge votes. `reasoning`: the votes' texts, present
-    only when the request asked for it."""
+    only when the request asked for it. A pair a check decided (`decided_by`) has p_a 0.99
+    or 0.01 and no votes."""
 
     winner: Literal["A", "B"] | None
     votes: Votes
@@ -66,6 +67,11 @@ class PairJudgment(BaseModel):
     margin: float | None = None
     reasoning: list[str] | None = None
     error: str | None = None
+    #: verified judging: the check that decided the pair ("code", "math"), or null
+    decided_by: str | None = None
+    #: what each check that applied found: verifier, winner (null: no decision), summary;
+    #: with `details` (tests, results, the judge's programs) when the request asked for reasoning
+    evidence: list[dict[str, Any]] = Field(default_factory=list)
 
     @model_serializer(mode="wrap")
     def _reasoning_only_if_asked(self, handler: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -101,9 +102,11 @@ def judge(
 
 
 def _show(j: Judgment) -> None:
+    if j.evidence:
+        _show_evidence(j)
     if any(s.rating is not None for s in j.samples):
         _show_ratings(j)
-    elif j.p_a is not None and all(s.completion_tokens == 1 for s in j.samples):
+    elif j.samples and j.p_a is not None and all(s.completion_tokens == 1 for s in j.samples):
         _show_readings(j)  # probabilities read right after the prompt: no text to show
     for i, s in enumerate(j.samples, start=1):
         if j.p_a is not None and s.completion_tokens <= 1:
@@ -128,10 +131,21 @@ def _show(j: Judgment) -> None:
         None: "none (a tie, or no valid verdict)",
     }
     basis = f"votes {votes}" if j.p_a is None else f"P(a better) {j.p_a:.3f}"
+    if j.decided_by:
+        basis = f"decided by the {j.decided_by} check; {basis}"
     out.print(
         f"[bold]Winner: {winner[j.winner]}[/]  ({basis}{agree}; "
         f"{j.completion_tokens} tokens, {j.seconds:.1f}s)"
     )
+
+
+def _show_evidence(j: Judgment) -> None:
+    """Verified judging: what each check that applied found, and whether it decided."""
+    table = Table("check", "decided", "what it found", "seconds", title="Checks")
+    for e in j.evidence:
+        decided = {"A": "a", "B": "b", None: "no"}[e.winner]
+        table.add_row(e.verifier, decided, escape(e.summary), f"{e.seconds:.1f}")
+    out.print(table)
 
 
 def _show_readings(j: Judgment) -> None:

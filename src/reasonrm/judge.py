@@ -19,10 +19,12 @@ from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
 from reasonrm.examples import example_turns, load_examples, with_examples
 from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.protocols.base import NO_VERDICT, TRUNCATED
+from reasonrm.sandbox import Sandbox, open_sandbox
 from reasonrm.scoring import LabelReader, combine, logit, sigmoid
 from reasonrm.specs import JudgeSpec
 from reasonrm.types import (
     Comparison,
+    Evidence,
     JudgedSample,
     Judgment,
     Label,
@@ -32,6 +34,7 @@ from reasonrm.types import (
     SamplingParams,
     Verdict,
 )
+from reasonrm.verify import DECIDED_P, CheckContext, decide, run_checks, verifier_names
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +144,8 @@ class Judge:
         # few-shot: the same turns open every pair's prompt (the engine's cache keeps them)
         self.example_turns = example_turns(self.protocol, load_examples(self.spec.examples))
         self._memo: OrderedDict[str, asyncio.Future] = OrderedDict()  # references, ratings
+        self.verifiers = verifier_names(self.spec.verify)
+        self._sandbox: Sandbox | None = None  # opened at the first check
         # comparisons in flight: by default twice what the engine serves at once, so that its
         # slots (or every replica behind the openai engine) stay busy
         self.concurrency = max(1, concurrency or max(16, 2 * engine.capacity))
@@ -186,6 +191,40 @@ class Judge:
             )
 
     async def _ajudge(self, c: Comparison) -> Judgment:
+        evidence = await self._checks(c)
+        winner = decide(evidence)
+        if winner is not None:  # a conclusive check: no reading needed
+            return Judgment(
+                winner=winner,
+                votes={"A": 0, "B": 0, "invalid": 0},
+                comparison_id=c.id,
+                label=c.label,
+                p_a=DECIDED_P if winner == "A" else 1 - DECIDED_P,
+                evidence=evidence,
+            )
+        judgment = await self._ajudge_read(c)
+        judgment.evidence = evidence
+        return judgment
+
+    async def _checks(self, c: Comparison) -> list[Evidence]:
+        """What the verifiers that apply to `c` found. A check never fails a judgment: an
+        error in one is its evidence, and the reading decides (a dead engine still raises)."""
+        if not self.verifiers:
+            return []
+        if self._sandbox is None:
+            self._sandbox = open_sandbox(self.spec.sandbox)
+        ctx = CheckContext(
+            self.engine, self._sandbox, self.spec.verify_samples, self.seed, once=self._once
+        )
+        try:
+            return await run_checks(c, self.verifiers, ctx)
+        except (EngineUnavailableError, asyncio.CancelledError):
+            raise
+        except Exception as e:  # a verifier's bug or a sandbox fault: fall back to reading
+            log.warning("checking comparison %s failed: %s", c.id, e, exc_info=True)
+            return [Evidence("checks", None, f"no decision: the check failed ({e})")]
+
+    async def _ajudge_read(self, c: Comparison) -> Judgment:
         reference, spent = await self._own_reference(c)
         if reference is not None:
             c = replace(c, reference=reference)

@@ -186,8 +186,34 @@ class JudgeSpec(_Spec):
         ),
     )
 
+    verify: str = field(
+        default="auto",
+        metadata=option(
+            "Checks before the reading: auto (run the responses' code on tests, compute the "
+            "answer of a math problem, wherever a pair is such a task), off, or verifier names "
+            "(code,math). A conclusive check decides the pair (p_a 0.99 or 0.01, with its "
+            "evidence); otherwise --score reads it."
+        ),
+    )
+    sandbox: str = field(
+        default="local",
+        metadata=option(
+            "Where response code runs: local (a sandbox on this machine), or the URL of a "
+            "SandboxFusion service (pip install 'reasonrm[sandbox-fusion]')."
+        ),
+    )
+    verify_samples: int = field(
+        default=4,
+        metadata=option(
+            "Programs (and sets of tests) the judge writes per prompt for a check; the first "
+            "greedy, the rest sampled.",
+            minimum=1,
+        ),
+    )
+
     def __post_init__(self) -> None:
         from reasonrm.protocols import Protocol, get_protocol
+        from reasonrm.verify import verifier_names
 
         if not isinstance(self.protocol, str | Protocol):
             raise InputError(f"protocol must be a name or a Protocol, got {self.protocol!r}")
@@ -195,6 +221,11 @@ class JudgeSpec(_Spec):
         if not 0 < self.top_p <= 1:
             raise InputError(f"top_p must be in (0, 1], got {self.top_p!r}")
         protocol = get_protocol(self.protocol)  # an unknown name lists the known ones
+        verifier_names(self.verify)  # an unknown verifier lists the known ones
+        if self.sandbox != "local" and not self.sandbox.startswith(("http://", "https://")):
+            raise InputError(
+                f"sandbox must be local or a SandboxFusion URL (http://...), got {self.sandbox!r}"
+            )
         if getattr(protocol, "kind", "pairwise") == "pointwise" and self.score not in (
             "pointwise",
             "auto",

@@ -191,6 +191,41 @@ class JudgedSample:
     reasoning: str | None = None  # a thinking model's chain, returned apart from `text`
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What one verifier did for one pair: its decision (None: inconclusive), a line for
+    people, and the details (tests and each response's results, the judge's program and
+    answer) as JSON-ready data."""
+
+    verifier: str
+    winner: Label | None
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    completion_tokens: int = 0  # what the judge generated for the check (tests, programs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verifier": self.verifier,
+            "winner": self.winner,
+            "summary": self.summary,
+            "seconds": round(self.seconds, 3),
+            "completion_tokens": self.completion_tokens,
+            "details": self.details,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Evidence:
+        return cls(
+            verifier=d["verifier"],
+            winner=d.get("winner"),
+            summary=d.get("summary", ""),
+            details=d.get("details") or {},
+            seconds=d.get("seconds", 0.0),
+            completion_tokens=d.get("completion_tokens", 0),
+        )
+
+
 @dataclass
 class Judgment:
     """The outcome of judging one comparison."""
@@ -208,6 +243,16 @@ class Judgment:
     #: here (0 when another judgment of the same prompt already paid for it)
     reference: str | None = None
     reference_tokens: int = 0
+    #: verified judging: what each check that applied found (a conclusive one decided)
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def decided_by(self) -> str | None:
+        """The check that decided this pair ("code", "math"), or None: the judge's reading."""
+        winners = {e.winner for e in self.evidence if e.winner is not None}
+        if len(winners) != 1 or winners.pop() != self.winner:
+            return None
+        return next(e.verifier for e in self.evidence if e.winner is not None)
 
     @property
     def margin(self) -> float | None:
@@ -216,7 +261,8 @@ class Judgment:
 
     @property
     def completion_tokens(self) -> int:
-        return sum(s.completion_tokens for s in self.samples) + self.reference_tokens
+        checks = sum(e.completion_tokens for e in self.evidence)
+        return sum(s.completion_tokens for s in self.samples) + self.reference_tokens + checks
 
     @property
     def prompt_tokens(self) -> int:
@@ -224,7 +270,7 @@ class Judgment:
 
     @property
     def seconds(self) -> float:
-        return sum(s.seconds for s in self.samples)
+        return sum(s.seconds for s in self.samples) + sum(e.seconds for e in self.evidence)
 
     @property
     def correct(self) -> bool | None:
@@ -244,6 +290,8 @@ class Judgment:
             "reference": self.reference,
             "reference_tokens": self.reference_tokens,
             "error": self.error,
+            "decided_by": self.decided_by,
+            "evidence": [e.to_dict() for e in self.evidence],
             "completion_tokens": self.completion_tokens,
             "prompt_tokens": self.prompt_tokens,
             "seconds": round(self.seconds, 3),
@@ -297,4 +345,5 @@ class Judgment:
             p_a=d.get("p_a"),
             reference=d.get("reference"),
             reference_tokens=d.get("reference_tokens", 0),
+            evidence=[Evidence.from_dict(e) for e in d.get("evidence") or []],
         )

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from reasonrm.engines.base import Engine, is_continuation, split_n, strip_echo, top_logprobs
+from reasonrm.engines.base import Engine, split_n, strip_echo, top_logprobs
 from reasonrm.engines.models import DEFAULT_MODEL, resolve_gguf
 from reasonrm.errors import (
     ContextLengthError,
@@ -185,8 +185,6 @@ class LlamaCppEngine(Engine):
         loop = asyncio.get_running_loop()
 
         async def one_chat(chat: list[Message]) -> list[Sample]:
-            if is_continuation(chat) and params.n > 1:
-                raise EngineError("a continued assistant message takes n=1")
             sizes = split_n(params.n, self.parallel)
             seeds = [None if params.seed is None else params.seed + i for i in range(len(sizes))]
             parts = await asyncio.gather(

@@ -37,7 +37,7 @@ from reasonrm.server.batcher import (
 from reasonrm.server.guards import ApiError, check_length
 from reasonrm.server.metrics import Metrics
 from reasonrm.server.settings import ServerSettings
-from reasonrm.types import Comparison, JudgedSample, Judgment
+from reasonrm.types import Comparison, Evidence, JudgedSample, Judgment
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,16 @@ def pair_judgment(result: Judgment | BaseException, reasoning: bool) -> PairJudg
         margin=result.margin,
         reasoning=[written(s) for s in result.samples] if reasoning else None,
         error=result.error,
+        decided_by=result.decided_by,
+        evidence=[_evidence(e, reasoning) for e in result.evidence],
     )
+
+
+def _evidence(e: Evidence, details: bool) -> dict:
+    shown = e.to_dict()
+    if not details:
+        shown.pop("details")
+    return shown
 
 
 def written(s: JudgedSample) -> str:

@@ -1,0 +1,157 @@
+"""Final answers, read from a response's text, and compared by Hugging Face's math-verify.
+
+The comparison runs in the local sandbox, not in this process: math-verify hands expressions
+to sympy's parser, which evaluates them, and neither the responses nor the judge's programs
+are trusted. One sandbox run compares everything a pair needs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from reasonrm.sandbox.base import Limits, RunRequest, Sandbox
+
+_MARKERS = (
+    re.compile(r"#+\s*(?:Final\s+)?Answer\s*:?\s*\n+\s*([^\n]+)", re.IGNORECASE),
+    re.compile(r"(?:final answer|the answer)\s+(?:is|=)\s*:?\s*([^\n]+)", re.IGNORECASE),
+    re.compile(r"^\s*\**(?:Final\s+)?Answer\**\s*:\s*\**\s*([^\n]+)", re.IGNORECASE | re.M),
+)
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
+SHORT = 80  # a response this short that states a number is its own final answer
+_MATHY = re.compile(
+    r"\d|\\frac|\\sqrt|\$|\b(?:how many|how much|compute|calculate|evaluate|simplify|solve|"
+    r"find the|what is the (?:value|sum|product|remainder|probability))\b",
+    re.IGNORECASE,
+)
+
+
+def boxed(text: str) -> str | None:
+    """The content of the last \\boxed{...} (or \\fbox{...}), braces balanced."""
+    start = max(text.rfind("\\boxed{"), text.rfind("\\fbox{"))
+    if start < 0:
+        return None
+    i = text.index("{", start)
+    depth = 0
+    for j in range(i, len(text)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i + 1 : j].strip() or None
+    return None
+
+
+def final_answer(text: str) -> str | None:
+    """A response's final answer: its last \\boxed{}, a "# Answer" heading's line, "the
+    answer is ...", "Answer: ...", or, for a short response, the value after its last "="
+    or its last number. None when the response states none."""
+    found = boxed(text)
+    if found is not None:
+        return found
+    for marker in _MARKERS:
+        hits = marker.findall(text)
+        if hits:
+            answer = hits[-1].strip().strip("*").strip().rstrip(".").strip()
+            answer = answer.strip("$").strip()
+            if answer:
+                return answer
+    stripped = text.strip()
+    if len(stripped) <= SHORT and "\n" not in stripped:
+        value = stripped.rsplit("=", 1)[-1] if "=" in stripped else stripped
+        numbers = _NUMBER.findall(value)
+        if numbers:
+            return numbers[-1].replace(",", "")
+    return None
+
+
+def is_math_prompt(prompt: str) -> bool:
+    """Whether a prompt asks for something a computation can settle (a number, a formula)."""
+    return bool(_MATHY.search(prompt))
+
+
+def computed_answer(stdout: str) -> str | None:
+    """The answer a program printed: its last line, without a label ("Answer: ", "x = ")."""
+    lines = [line.strip() for line in stdout.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    last = re.sub(r"^(?:the\s+)?(?:final\s+)?answer\s*(?:is)?\s*:?\s*", "", lines[-1], flags=re.I)
+    if "=" in last and not last.startswith(("[", "(", "{")):
+        last = last.rsplit("=", 1)[-1]
+    return last.strip() or None
+
+
+_COMPARE = r"""
+import json, re, sys
+import sympy
+from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
+
+CONFIG = [LatexExtractionConfig(), ExprExtractionConfig()]
+PYTHON = standard_transformations + (convert_xor,)
+
+def written(text):
+    # what a response writes: LaTeX, or plain text
+    text = (text or "").strip()
+    for candidate in ("$" + text + "$", text) if text else ():
+        try:
+            found = parse(candidate, extraction_config=CONFIG, parsing_timeout=3)
+        except Exception:
+            found = []
+        if found:
+            return found
+    return []
+
+def printed(text):
+    # what a program prints: sympy's or Python's notation (5*r**5, sqrt(3)/3, 6 + 9*I, [5])
+    text = (text or "").strip()
+    try:
+        value = parse_expr(text, transformations=PYTHON)
+        if isinstance(value, (list, tuple)) and len(value) == 1:
+            value = value[0]
+        value = sympy.sympify(value)
+        if value.has(sympy.I):  # a response's LaTeX reads i as a symbol
+            value = value.subs(sympy.I, sympy.Symbol("i"))
+        return [value]
+    except Exception:
+        return written(text)
+
+def same_names(gold, target):
+    # a symbol x in a program is not math-verify's x (other assumptions): match by name
+    names = {s.name: s for t in target if isinstance(t, sympy.Basic) for s in t.free_symbols}
+    out = []
+    for g in gold:
+        if isinstance(g, sympy.Basic):
+            g = g.subs({s: names[s.name] for s in g.free_symbols if s.name in names})
+        out.append(g)
+    return out
+
+def equal(gold, target):
+    try:
+        return bool(gold and target and verify(same_names(gold, target), target, timeout_seconds=3))
+    except Exception:
+        return False
+
+data = json.load(sys.stdin)
+a, b = written(data["a"]), written(data["b"])
+computed = [printed(x) for x in data["computed"]]
+print("@@compare@@" + json.dumps({
+    "parsed": [bool(a), bool(b)],
+    "a_is_b": equal(a, b) or equal(b, a),
+    "a": [equal(c, a) for c in computed],
+    "b": [equal(c, b) for c in computed],
+}))
+"""
+
+
+async def compare(sandbox: Sandbox, a: str, b: str, computed: list[str]) -> dict | None:
+    """Whether a's and b's answers are equivalent, and which computed answers each equals;
+    None when the comparison could not run (math-verify missing, the sandbox down)."""
+    stdin = json.dumps({"a": a, "b": b, "computed": computed})
+    request = RunRequest(_COMPARE, "python", stdin=stdin, limits=Limits(seconds=30, memory_mb=2048))
+    result = await sandbox.arun(request)
+    for line in result.stdout.splitlines():
+        if line.startswith("@@compare@@"):
+            return json.loads(line.removeprefix("@@compare@@"))
+    return None
