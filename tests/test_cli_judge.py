@@ -81,3 +81,25 @@ def test_rank_records_one_random_order_per_match(monkeypatch, tmp_path):
     assert row["settings"]["orders"] == "both" and row["settings"]["score"] == "prob"
     judged = [m for m in row["matches"] if m["judgment"]]
     assert all(len(m["judgment"]["samples"]) == 2 for m in judged) and row["ranking"][0] == 1
+
+
+def test_judge_shows_what_the_checks_found(monkeypatch):
+    def checked(chat, params):
+        if "Write a Python program" in chat[1]["content"]:
+            return "print(25 + 17)\n```"
+        return content_judge(chat, params)
+
+    monkeypatch.setattr(
+        cli, "open_engine", lambda spec: ScriptedEngine(checked, scores=content_scores)
+    )
+    args = ["judge", "--prompt", "What is 25 + 17?", "--a", "25 + 17 = 52", "--b", "25 + 17 = 42"]
+    shown = runner.invoke(cli.app, args)
+    assert shown.exit_code == 0, shown.output
+    assert "Checks" in shown.stdout and "math" in shown.stdout
+    assert "decided by the math check" in shown.stdout and "Winner: B" in shown.stdout
+    as_json = json.loads(runner.invoke(cli.app, [*args, "--json"]).stdout)
+    assert as_json["decided_by"] == "math" and as_json["evidence"][0]["winner"] == "B"
+    off = json.loads(runner.invoke(cli.app, [*args, "--json", "--verify", "off"]).stdout)
+    assert off["evidence"] == [] and off["decided_by"] is None
+    bad = runner.invoke(cli.app, [*args, "--verify", "magic"])
+    assert bad.exit_code == 2 and "unknown verifier 'magic'" in bad.output

@@ -674,3 +674,37 @@ async def test_a_probability_judge_serves_p_a_and_continuous_rewards():
     assert reward["rewards"] == [pytest.approx(2 * p - 1)] and reward["scores"] == [
         pytest.approx(p)
     ]
+
+
+# ---- verified judging -----------------------------------------------------------------------
+
+
+def computes_42(chat, params):
+    """A judge whose programs print 42 and whose readings always say slot 1."""
+    if "Write a Python program" in chat[1]["content"]:
+        return "print(25 + 17)\n```"
+    return "\\boxed{Assistant 1}"
+
+
+async def test_a_pair_a_check_decides_says_so_with_its_evidence():
+    app = make_app(ScriptedEngine(computes_42))
+    wrong_first = pair("What is 25 + 17?", "25 + 17 = 52", "25 + 17 = 42")
+    async with serving(app) as client:
+        got = (await client.post("/v1/judge", json={"pairs": [wrong_first]})).json()
+        (j,) = got["judgments"]
+        detailed = await client.post("/v1/judge", json={"pairs": [wrong_first], "reasoning": True})
+    assert j["winner"] == "B" and j["decided_by"] == "math" and j["p_a"] == pytest.approx(0.01)
+    assert j["votes"] == {"A": 0, "B": 0}  # not read: the check decided
+    (evidence,) = j["evidence"]
+    assert evidence["verifier"] == "math" and "42" in evidence["summary"]
+    assert "details" not in evidence  # only with reasoning
+    assert detailed.json()["judgments"][0]["evidence"][0]["details"]["support"]["b"] == 4
+
+
+async def test_get_reward_crowns_the_checked_answer_of_a_group():
+    prompt = "What is 25 + 17?"
+    answers = ["25 + 17 = 32", "25 + 17 = 52", "25 + 17 = 42", "25 + 17 = 41"]
+    body = {"query": [prompt + " " + a for a in answers], "prompts": [prompt] * 4}
+    async with serving(make_app(ScriptedEngine(computes_42))) as client:
+        got = (await client.post("/get_reward", json=body)).json()
+    assert got["rewards"][2] == 1.0 and max(got["rewards"][:2] + got["rewards"][3:]) < 1.0

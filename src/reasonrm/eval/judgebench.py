@@ -82,6 +82,13 @@ class JudgeBench(Benchmark):
         """One verdict per order (the majority of that order's votes), scored by the counter
         rule; with a single order this is JudgeBench's single-game score."""
         (j,) = judgments
+        if j.decided_by:  # a check decided the pair: its verdict holds in every order
+            return item_row(
+                item,
+                judgments,
+                correct=int(pair_correct([j.winner], j.label)),
+                order_verdicts=[j.winner],
+            )
         orders = sorted({s.order for s in j.samples})
         verdicts = [
             majority(

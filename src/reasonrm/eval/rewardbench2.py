@@ -119,7 +119,8 @@ def completion_scores(judgments: Sequence[Judgment]) -> tuple[list[float], str]:
     """Scores per completion from judgments of completion 0 against each other one, and
     the method they came from."""
     first = judgments[0].samples
-    if first and all(s.rating is not None for j in judgments for s in j.samples):
+    rated = all(j.samples for j in judgments)  # a pair a check decided has no ratings
+    if rated and all(s.rating is not None for j in judgments for s in j.samples):
         ratings = [next(s.rating for s in first if s.order == "AB")]  # a: completion 0
         ratings += [next(s.rating for s in j.samples if s.order == "BA") for j in judgments]
         return [float(r) for r in ratings], "pointwise"

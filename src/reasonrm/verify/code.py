@@ -16,6 +16,7 @@ import json
 import re
 import secrets
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,12 +206,14 @@ class CodeVerifier(Verifier):
             ]:
                 calls.setdefault(re.sub(r"\s+", "", case.call), case)
             inputs = await self._valid(lang, task, list(calls.values()), ctx)
-            solutions = [self._program(lang, task, s.text) for s in asked_solutions]
-            solutions = [p for p in dict.fromkeys(solutions) if p is not None]
-            if not inputs or len(solutions) < 2:
+            # the same program written twice is two votes for its results, run once
+            written = Counter(self._program(lang, task, s.text) for s in asked_solutions)
+            written.pop(None, None)
+            if not inputs or sum(written.values()) < 2:
                 return [], tokens
-            runs = await asyncio.gather(*(self._run(lang, task, p, inputs, ctx) for p in solutions))
-            return _agreed(inputs, runs, task), tokens
+            programs = list(written)
+            runs = await asyncio.gather(*(self._run(lang, task, p, inputs, ctx) for p in programs))
+            return _agreed(inputs, runs, [written[p] for p in programs], task), tokens
 
         cases, tokens = await ctx.shared(key, make)
         return cases, tokens
@@ -274,29 +277,29 @@ def _value(text: str | None, task: CodeTask) -> tuple[bool, Any]:
         return True, text  # not a literal (an object's repr): compared as text
 
 
-def _agreed(inputs: list[TestCase], runs: list[Run], task: CodeTask) -> list[TestCase]:
-    """Each input with the value most of the judge's solutions return, where at least two
-    agree and no other value is as common."""
+def _agreed(
+    inputs: list[TestCase], runs: list[Run], weights: list[int], task: CodeTask
+) -> list[TestCase]:
+    """Each input with the value most of the judge's solutions return (a program written
+    `weight` times counts that often), where at least two agree and no other value is as
+    common."""
     strict = task.language == "python"
     agreed = []
     for i, case in enumerate(inputs):
-        values = []
-        for run in runs:
+        groups: list[tuple[Any, int]] = []  # (value, votes)
+        for run, weight in zip(runs, weights, strict=True):
             result = run.results[i]
-            if result.status == "ok":
-                ok, value = _value(result.got, task)
-                if ok:
-                    values.append(value)
-        groups: list[list[Any]] = []
-        for value in values:
-            for group in groups:
-                if same(value, group[0], strict_types=strict):
-                    group.append(value)
+            ok, value = _value(result.got, task) if result.status == "ok" else (False, None)
+            if not ok:
+                continue
+            for g, (seen, votes) in enumerate(groups):
+                if same(value, seen, strict_types=strict):
+                    groups[g] = (seen, votes + weight)
                     break
             else:
-                groups.append([value])
-        groups.sort(key=len, reverse=True)
-        if groups and len(groups[0]) >= 2 and (len(groups) == 1 or len(groups[1]) < len(groups[0])):
+                groups.append((value, weight))
+        groups.sort(key=lambda group: group[1], reverse=True)
+        if groups and groups[0][1] >= 2 and (len(groups) == 1 or groups[1][1] < groups[0][1]):
             agreed.append(TestCase(case.call, groups[0][0], "judge"))
     return agreed
 

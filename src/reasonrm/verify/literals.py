@@ -157,24 +157,25 @@ class _Reader:
         quote = self.text[self.i]
         j = self.i + 1
         out = []
-        while j < len(self.text):
+        while j < len(self.text):  # collected as the body of a JSON string
             ch = self.text[j]
             if ch == "\\" and j + 1 < len(self.text):
-                out.append(self.text[j : j + 2])
+                follows = self.text[j + 1]
+                out.append("'" if follows == "'" else self.text[j : j + 2])
                 j += 2
                 continue
             if ch == quote:
                 break
-            out.append(ch)
+            out.append('\\"' if ch == '"' else ch)
             j += 1
         else:
             raise NotALiteral("unclosed string")
         self.i = j + 1
-        raw = "".join(out)
+        body = "".join(out)
         try:
-            return json.loads('"' + raw.replace('"', '\\"').replace("\\'", "'") + '"')
+            return json.loads(f'"{body}"', strict=False)
         except json.JSONDecodeError:
-            return raw
+            return body
 
 
 def _ident_char(text: str, at: int) -> bool:
