@@ -10,12 +10,12 @@ import secrets
 import time
 
 import pytest
+from fakes import ScriptedEngine
 
 from reasonrm.sandbox import open_sandbox
 from reasonrm.types import Comparison, Message, SamplingParams
 from reasonrm.verify.base import CheckContext
 from reasonrm.verify.code import CodeVerifier
-from fakes import ScriptedEngine
 
 SANDBOX = open_sandbox("local")
 HAS = set(SANDBOX.languages())
