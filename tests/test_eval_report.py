@@ -59,6 +59,23 @@ def test_behaviour_reads_items_of_several_judgments():
     assert (b.samples, b.first_slot_wins, len(b.tokens)) == (9, 9, 9)
 
 
+def test_pairs_a_check_decided_are_counted_apart():
+    decided = {"decided_by": "code", "evidence": [{"verifier": "code", "winner": "A"}]}
+    read = {"evidence": [{"verifier": "math", "winner": None}]}
+    rows = [
+        row("hep-python", "1", 1, []) | decided,
+        row("hep-python", "2", 0, []) | decided,
+        row("math-prm", "3", 1, [sample("AB", "A")]) | read,
+        row("alpacaeval-easy", "4", 1, [sample("AB", "A")]),
+    ]
+    b = report.behaviour(rows)
+    assert b.checked == 3 and b.decided == {"code": [2, 1]}
+    assert b.samples == 2  # a decided pair has no votes
+    text = "\n".join(report.checks_section(b))
+    assert "applied to 3 judgments and decided 2" in text and "| code | 2 | 1 |" in text
+    assert report.checks_section(report.behaviour(rows[3:])) == []
+
+
 def rewardbench_rows():
     rows = []
     for subset in ("alpacaeval-easy", "mt-bench-hard", "donotanswer", "math-prm"):

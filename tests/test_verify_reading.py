@@ -188,3 +188,22 @@ def test_computed_answers_and_math_prompts():
     assert is_math_prompt("What is 25 + 17?")
     assert is_math_prompt("Compute $\\frac{1}{2}$ of a third.")
     assert not is_math_prompt("Write a haiku about rain.")
+
+
+def test_multiple_choice_letters_are_not_math_answers():
+    from reasonrm.verify.answers import is_choice
+    from reasonrm.verify.math import MathVerifier
+
+    assert is_choice("CCCCC") and is_choice("(B)") and is_choice("E")
+    assert not is_choice("42") and not is_choice("x")
+    prompt = "What is 2 + 2? (A) 3 (B) 4. Duplicate the letter five times."
+    assert not MathVerifier().applies(Comparison(prompt, "The answer is BBBBB", "The answer is AAAAA"))
+
+
+def test_code_without_a_fence_is_still_code():
+    leet = "Example 1:\n\nInput: n = 3\nOutput: 6\n"
+    a = "class Solution:\n    def triple(self, n: int) -> int:\n        return 3 * n\n"
+    b = "class Solution:\n    def triple(self, n: int) -> int:\n        return n + 3\n"
+    task = code_task(Comparison(leet, a, b))
+    assert task is not None and task.signature.name == "triple" and task.method_of == "Solution"
+    assert code_task(Comparison(leet, "def f(:\n  broken", b)) is None

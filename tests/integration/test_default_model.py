@@ -26,6 +26,8 @@ def test_default_model_judges_a_pair_from_the_cli(judgment_checker):
         "12 + 30 = 52.",
         "--score",
         "vote",  # the papers' sampled verdicts; the default's probabilities are tested below
+        "--verify",
+        "off",  # the reading itself (a math check would decide this pair by a program)
         "--json",
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
@@ -63,10 +65,50 @@ def test_the_default_judge_gets_the_readme_pairs_right(prompt, a, b, better):
     assert json.loads(done.stdout)["winner"] == better, done.stdout
 
 
+def test_the_default_knockout_crowns_the_right_sum_in_every_ordering(tmp_path):
+    """The README's four-way knockout: reading alone crowned "25 + 17 = 52" in all three
+    orderings; with the default checks a program computes 42 once for the prompt and the
+    matches against "42" are decided by it, wherever it stands in the bracket."""
+    answers = ["25 + 17 = 32", "25 + 17 = 42", "25 + 17 = 52", "25 + 17 = 41"]
+    orderings = [answers, answers[::-1], answers[2:] + answers[:2]]
+    candidates = tmp_path / "candidates.jsonl"
+    rows = [
+        {"id": str(i), "prompt": "What is 25 + 17?", "responses": o}
+        for i, o in enumerate(orderings)
+    ]
+    candidates.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "ranked.jsonl"
+    done = run_cli("rank", "--input", str(candidates), "--output", str(out), "--method", "knockout")
+    assert done.returncode == 0, done.stderr
+    for row, ranked in zip(
+        rows, [json.loads(line) for line in out.read_text().splitlines()], strict=True
+    ):
+        champion = row["responses"][ranked["ranking"][0]]
+        assert champion == "25 + 17 = 42", ranked
+        decided = [m for m in ranked["matches"] if m["judgment"]["decided_by"] == "math"]
+        assert len(decided) >= 2  # every match of the champion's
+
+
+def test_a_coding_pair_is_decided_by_running_the_prompts_examples():
+    prompt = (
+        "Write a Python function `below_zero(operations: List[int]) -> bool` to solve the "
+        "following problem:\nDetect if the balance ever falls below zero.\n"
+        ">>> below_zero([1, 2, 3])\nFalse\n>>> below_zero([1, 2, -4, 5])\nTrue\n"
+    )
+    body = "    balance = 0\n    for op in operations:\n        balance += op\n        if balance {} 0:\n            return True\n    return False\n"
+    done = run_cli(
+        "judge", "--prompt", prompt, "--a", body.format("=="), "--b", body.format("<"), "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    j = json.loads(done.stdout)
+    assert j["winner"] == "B" and j["decided_by"] == "code" and j["p_a"] < 0.05, j
+
+
 def test_a_knockout_with_a_solved_reference_crowns_the_right_sum(tmp_path):
     """Without a reference the default reads almost even odds between "32" and "42" (p_a
     0.51 in the issue's run) and crowns a wrong sum; solving the prompt first (one call,
-    shared by every match) gives the matches a reference and the right answer wins."""
+    shared by every match) gives the matches a reference and the right answer wins (checks
+    off: this is the reading with a reference)."""
     candidates = tmp_path / "candidates.jsonl"
     row = {
         "prompt": "What is 25 + 17?",
@@ -75,7 +117,7 @@ def test_a_knockout_with_a_solved_reference_crowns_the_right_sum(tmp_path):
     candidates.write_text(json.dumps(row) + "\n")
     out = tmp_path / "ranked.jsonl"
     args = ["rank", "--input", str(candidates), "--output", str(out), "--method", "knockout"]
-    done = run_cli(*args, "--reference", "self")
+    done = run_cli(*args, "--reference", "self", "--verify", "off")
     assert done.returncode == 0, done.stderr
     (ranked,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert ranked["ranking"][0] == 1, ranked

@@ -52,6 +52,9 @@ class Behaviour:
     both_orders: int = 0  # judgments with both orders
     orders_agree: int = 0
     tokens: list[int] = field(default_factory=list)  # completion tokens per judgment
+    #: verified judging, per check: [pairs it decided, of them right (labelled)]
+    decided: dict[str, list[int]] = field(default_factory=dict)
+    checked: int = 0  # judgments a check applied to
     scored: list[tuple[float, str]] = field(default_factory=list)  # (p_a, label), prob modes
     invalid_by_subset: dict[str, list[int]] = field(default_factory=dict)  # [invalid, samples]
     first_by_subset: dict[str, list[int]] = field(default_factory=dict)  # [first wins, valid]
@@ -81,6 +84,11 @@ def behaviour(rows: Sequence[dict[str, Any]]) -> Behaviour:
                 b.orders_agree += bool(j["orders_agree"])
             if j.get("p_a") is not None and j.get("label") in ("A", "B"):
                 b.scored.append((j["p_a"], j["label"]))
+            b.checked += bool(j.get("evidence"))
+            if j.get("decided_by"):
+                tally = b.decided.setdefault(j["decided_by"], [0, 0])
+                tally[0] += 1
+                tally[1] += j.get("correct") == 1  # True, or the benchmark's 1
             samples = j.get("samples") or []
             if samples:
                 b.tokens.append(sum(s["completion_tokens"] for s in samples))
@@ -227,7 +235,9 @@ def markdown(report: Report) -> str:
     lines += [f"| {name} | {e.text()} |" for name, e in report.headline.items()]
     if "note" in report.scores:
         lines += ["", f"Note: {report.scores['note']}."]
-    lines += ["", "![accuracy per subset](accuracy.png)", "", "## Per subset", ""]
+    lines += ["", "![accuracy per subset](accuracy.png)", ""]
+    lines += checks_section(b)
+    lines += ["## Per subset", ""]
     lines += ["| subset | items | accuracy [95% CI] |", "|---|---|---|"]
     lines += [f"| {s} | {e.n} | {e.text()} |" for s, e in report.subsets.items()]
     lines += [
@@ -267,6 +277,26 @@ def markdown(report: Report) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def checks_section(b: Behaviour) -> list[str]:
+    """Verified judging: how many judgments a check applied to and decided, and how often
+    the decided ones were right."""
+    if not b.checked:
+        return []
+    decided = sum(n for n, _ in b.decided.values())
+    lines = [
+        "## Checks",
+        "",
+        f"A check applied to {b.checked} judgments and decided {decided}; the judge's reading "
+        "decided the rest.",
+        "",
+    ]
+    if b.decided:
+        lines += ["| check | decided | right |", "|---|---|---|"]
+        lines += [f"| {name} | {n} | {right} |" for name, (n, right) in sorted(b.decided.items())]
+        lines.append("")
+    return lines
 
 
 def probability_section(scored: list[tuple[float, str]]) -> list[str]:

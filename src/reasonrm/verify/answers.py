@@ -66,6 +66,11 @@ def final_answer(text: str) -> str | None:
     return None
 
 
+def is_choice(answer: str) -> bool:
+    """A multiple-choice letter ("C", "(C)", "CCCCC"): not a value a program computes."""
+    return bool(re.fullmatch(r"\(?([A-J])\)?|([A-J])\2{2,}|\\text\{\(?[A-J]\)?\}", answer.strip()))
+
+
 def is_math_prompt(prompt: str) -> bool:
     """Whether a prompt asks for something a computation can settle (a number, a formula)."""
     return bool(_MATHY.search(prompt))

@@ -43,21 +43,24 @@ class CheckContext:
         value, _made_here = await self.once(key, make)
         return value
 
-    async def write(self, chat: list[Message], max_tokens: int, prefill: str = "") -> list[Sample]:
-        """`samples` completions of `chat`: the first greedy, the rest sampled, so that one
-        sample is the model's best guess and the others test whether it is stable. `prefill`
-        starts the answer (e.g. an opened code fence, so that a program follows, not prose);
-        each sample's text includes it."""
+    async def write(
+        self, chat: list[Message], max_tokens: int, prefill: str = "", samples: int | None = None
+    ) -> list[Sample]:
+        """`samples` (default: the context's) completions of `chat`: the first greedy, the
+        rest sampled, so that one sample is the model's best guess and the others test whether
+        it is stable. `prefill` starts the answer (e.g. an opened code fence, so that a
+        program follows, not prose); each sample's text includes it."""
+        samples = self.samples if samples is None else samples
         if prefill:
             chat = [*chat, {"role": "assistant", "content": prefill}]
         greedy = SamplingParams(max_tokens=max_tokens, temperature=0.0, n=1, seed=self.seed)
         calls = [self.engine.agenerate([chat], greedy)]
-        if self.samples > 1:
+        if samples > 1:
             sampled = SamplingParams(
                 max_tokens=max_tokens,
                 temperature=0.7,
                 top_p=0.95,
-                n=self.samples - 1,
+                n=samples - 1,
                 seed=self.seed,
             )
             calls.append(self.engine.agenerate([chat], sampled))

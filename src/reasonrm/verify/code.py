@@ -194,7 +194,9 @@ class CodeVerifier(Verifier):
         async def make() -> tuple[list[TestCase], int]:
             fence = f"```{FENCES[lang.name][0]}\n"
             asked_tests, asked_solutions = await asyncio.gather(
-                ctx.write(_tests_chat(prompt, lang, task), TEST_TOKENS, prefill=fence),
+                # one greedy set of inputs: only the calls are used, their values come from
+                # the solutions
+                ctx.write(_tests_chat(prompt, lang, task), TEST_TOKENS, prefill=fence, samples=1),
                 ctx.write(_solution_chat(prompt, lang, task), SOLUTION_TOKENS, prefill=fence),
             )
             tokens = sum(s.completion_tokens for s in [*asked_tests, *asked_solutions])

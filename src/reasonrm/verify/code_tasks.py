@@ -10,6 +10,7 @@ Codeforces, as in LiveCodeBench).
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 
@@ -99,9 +100,18 @@ def _python_task(prompt: str, a: str, b: str) -> CodeTask | None:
 
 
 def _python_code(response: str) -> str:
+    """The response's Python: its python blocks, or the whole response when it is code
+    without a fence (a program that parses, with a def or a class)."""
     blocks = fenced_blocks(response)
-    python = [code for tag, code in blocks if tag in FENCES["python"]]
-    return "\n".join(python)
+    if blocks:
+        return "\n".join(code for tag, code in blocks if tag in FENCES["python"])
+    if re.search(r"^\s*(?:def|class)\s+\w+", response, re.M):
+        try:
+            ast.parse(response)
+        except (SyntaxError, ValueError):
+            return ""
+        return response
+    return ""
 
 
 def _defined(code: str) -> set[str]:

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 
 from reasonrm.sandbox.base import Limits, RunRequest
 from reasonrm.types import Comparison, Label
-from reasonrm.verify.answers import compare, computed_answer, final_answer, is_math_prompt
+from reasonrm.verify.answers import (
+    compare,
+    computed_answer,
+    final_answer,
+    is_choice,
+    is_math_prompt,
+)
 from reasonrm.verify.base import CheckContext, Evidence, Verifier
 from reasonrm.verify.code_tasks import code_task, prompt_text
 from reasonrm.verify.languages import code_of
@@ -53,7 +59,9 @@ class MathVerifier(Verifier):
         if not is_math_prompt(prompt_text(c)) or code_task(c) is not None:
             return False
         a, b = final_answer(c.a), final_answer(c.b)
-        return a is not None and b is not None and _norm(a) != _norm(b)
+        if a is None or b is None or is_choice(a) or is_choice(b):
+            return False
+        return _norm(a) != _norm(b)
 
     async def check(self, c: Comparison, ctx: CheckContext) -> Evidence:
         started = time.monotonic()
