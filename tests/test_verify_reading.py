@@ -197,7 +197,9 @@ def test_multiple_choice_letters_are_not_math_answers():
     assert is_choice("CCCCC") and is_choice("(B)") and is_choice("E")
     assert not is_choice("42") and not is_choice("x")
     prompt = "What is 2 + 2? (A) 3 (B) 4. Duplicate the letter five times."
-    assert not MathVerifier().applies(Comparison(prompt, "The answer is BBBBB", "The answer is AAAAA"))
+    assert not MathVerifier().applies(
+        Comparison(prompt, "The answer is BBBBB", "The answer is AAAAA")
+    )
 
 
 def test_code_without_a_fence_is_still_code():

@@ -8,7 +8,6 @@ import hashlib
 import json
 import logging
 import random
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import fields, replace
 from typing import Any, Literal
@@ -17,6 +16,7 @@ from reasonrm import pointwise
 from reasonrm.engines.base import Engine, map_in_order, run_sync
 from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
 from reasonrm.examples import example_turns, load_examples, with_examples
+from reasonrm.memo import Memo
 from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.protocols.base import NO_VERDICT, TRUNCATED
 from reasonrm.sandbox import Sandbox, open_sandbox
@@ -143,7 +143,8 @@ class Judge:
             self.reader = LabelReader.for_engine(self.protocol, engine.tokenize)
         # few-shot: the same turns open every pair's prompt (the engine's cache keeps them)
         self.example_turns = example_turns(self.protocol, load_examples(self.spec.examples))
-        self._memo: OrderedDict[str, asyncio.Future] = OrderedDict()  # references, ratings
+        # references, ratings, the checks' programs and tests: made once, shared
+        self._once = Memo(MEMO_SIZE).once
         self.verifiers = verifier_names(self.spec.verify)
         self._sandbox: Sandbox | None = None  # opened at the first check
         # comparisons in flight: by default twice what the engine serves at once, so that its
@@ -236,26 +237,6 @@ class Judge:
             judgment = await self._ajudge_voted(c)
         judgment.reference, judgment.reference_tokens = reference, spent
         return judgment
-
-    async def _once(self, key: str, make) -> tuple[Any, bool]:
-        """`await make()` once per key (a prompt's reference, a response's rating), shared
-        by every judgment that needs it, also while it is being made; True for the caller
-        that made it. A failure is not kept: the next caller tries again."""
-        if key in self._memo:
-            return await asyncio.shield(self._memo[key]), False
-        future = asyncio.get_running_loop().create_future()
-        self._memo[key] = future
-        if len(self._memo) > MEMO_SIZE:
-            self._memo.popitem(last=False)
-        try:
-            value = await make()
-        except BaseException as e:
-            self._memo.pop(key, None)
-            future.set_exception(e)
-            future.exception()  # retrieved: no "never retrieved" warning if nobody waits
-            raise
-        future.set_result(value)
-        return value, True
 
     async def _own_reference(self, c: Comparison) -> tuple[str | None, int]:
         """reference="self": the judge's own answer to the prompt, written without the

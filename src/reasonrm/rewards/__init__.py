@@ -7,6 +7,8 @@
   and the agreement rate GRPO logs;
 - `tournament`: `TournamentReward`, group-relative rewards for a policy from a judge's
   tournament among each prompt's completions;
+- `verified`: `VerifiedReward`, each code or math completion checked alone (tests run,
+  answer computed), for prompts without a reference answer;
 - `groups`: which completions form a group, and each group's bracket seed;
 - `mixed`: a batch mixing rows judged against a reference and rows ranked in groups
   (the rules of the server's /get_reward and the client's remote TRL reward);
@@ -49,6 +51,7 @@ from reasonrm.rewards.verdict_rule import (
     check_label,
     score_completions,
 )
+from reasonrm.rewards.verified import VerifiedReward
 
 __all__ = [
     "BothOrderAgreement",
@@ -64,6 +67,7 @@ __all__ = [
     "RewardDetail",
     "RewardRule",
     "TournamentReward",
+    "VerifiedReward",
     "VerdictReward",
     "batch_rewards",
     "bracket_seed",

@@ -79,6 +79,14 @@ class Verifier(ABC):
     @abstractmethod
     async def check(self, c: Comparison, ctx: CheckContext) -> Evidence: ...
 
+    async def score(
+        self, prompt: str | list[Message], response: str, ctx: CheckContext
+    ) -> float | None:
+        """One response checked alone, for a reward with no reference answer: from 0 (it
+        fails every test, or contradicts the computed answer) to 1; None when nothing
+        conclusive can be said of it."""
+        return None
+
 
 def decide(evidence: list[Evidence]) -> Label | None:
     """The winner the checks agree on: every conclusive check names the same response."""

@@ -110,6 +110,27 @@ class CodeVerifier(Verifier):
         details["judge_tests"] = shown
         return winner, f"{summary}; {judged_summary}", details, tokens
 
+    async def score(self, prompt, response: str, ctx: CheckContext) -> float | None:
+        """The share of tests the response passes: the prompt's examples, or where it states
+        none, the judge's tests. None when no test can run; 0 when a coding prompt gets no
+        program."""
+        c = Comparison(prompt, response, response)
+        task = code_task(c)
+        if task is None or task.why_not or task.language not in ctx.sandbox.languages():
+            return None
+        lang = LANGUAGES[task.language]
+        program = self._program(lang, task, response)
+        if program is None:
+            return 0.0
+        cases = await self._valid(lang, task, list(task.examples), ctx)
+        if not cases and task.kind == "function":
+            cases, _ = await self._judge_tests(c, lang, task, ctx)
+        if not cases:
+            return None
+        run = await self._run(lang, task, program, cases, ctx)
+        passed = [_passes(case, r, task) for case, r in zip(cases, run.results, strict=True)]
+        return sum(passed) / len(passed)
+
     def _program(self, lang: Language, task: CodeTask, text: str) -> str | None:
         if task.kind == "stdio":
             code = "\n".join(

@@ -15,6 +15,7 @@ import asyncio
 import json
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from reasonrm.sandbox.base import Limits, RunRequest
@@ -111,6 +112,28 @@ class MathVerifier(Verifier):
         return evidence(
             winner, line + (f": {winner.lower()} is better" if winner else ": no decision")
         )
+
+    async def score(self, prompt, response: str, ctx: CheckContext) -> float | None:
+        """1 when at least MIN_SUPPORT of the judge's programs compute the response's final
+        answer; 0 when none does and MIN_SUPPORT of them agree on another; else None."""
+        problem = prompt if isinstance(prompt, str) else prompt_text(Comparison(prompt, "", ""))
+        answer = final_answer(response)
+        if answer is None or is_choice(answer) or not is_math_prompt(problem):
+            return None
+        computed, _ = await self._computed(problem, ctx)
+        usable = [x for x in computed.answers if x is not None]
+        if not usable:
+            return None
+        common = Counter(_norm(x) for x in usable).most_common(1)[0][0]
+        rival = next(x for x in usable if _norm(x) == common)  # the most common answer
+        compared = await compare(ctx.sandbox, answer, rival, usable)
+        if compared is None:
+            return None
+        if sum(compared["a"]) >= MIN_SUPPORT:
+            return 1.0
+        if sum(compared["a"]) == 0 and sum(compared["b"]) >= MIN_SUPPORT:
+            return 0.0
+        return None
 
     async def _computed(self, problem: str, ctx: CheckContext) -> tuple[Computed, bool]:
         made = []
