@@ -33,6 +33,33 @@ DATA = Path(
 )
 
 
+#: the benchmark files the measurement scripts read (in the data folder's layout)
+SOURCES = {
+    "rewardbench": DATA / "rewardbench" / "rewardbench_filtered.jsonl",
+    "pandalm": DATA / "pandalm" / "pandalm_testset_v1_with_majority.jsonl",
+    "judgebench": DATA
+    / "judgebench"
+    / "original"
+    / "dataset=judgebench,response_model=gpt-4o-2024-05-13.jsonl",
+}
+
+
+def source_file(name: str, work: Path) -> Path:
+    """The rows to load; for PandaLM only the unanimous, non-tie pairs (written once to
+    `work`)."""
+    from reasonrm.jsonl import iter_jsonl
+
+    if name != "pandalm":
+        return SOURCES[name]
+    path = work / "pandalm_unanimous.jsonl"
+    if not path.exists():
+        rows = [r for _, r in iter_jsonl(SOURCES[name])]
+        kept = [r for r in rows if r.get("num_agree") == 3 and r.get("majority_label") in (1, 2)]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    return path
+
+
 def previous_figures(name: str) -> dict:
     """The figures of the result file `write_result(name, ...)` wrote before, or {}: a rerun
     that measures some stages or modes keeps the others."""

@@ -30,7 +30,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from common import DATA, MODE_ROWS, previous_figures, report, resumable, write_result
+from common import MODE_ROWS, previous_figures, report, resumable, source_file, write_result
+from common import SOURCES as ALL_SOURCES
 
 from reasonrm import Judge, load_engine
 from reasonrm.confidence import accuracy_at_coverage, auc, brier
@@ -70,23 +71,7 @@ MODES: dict[str, dict] = {
     # RM-R1's Chain-of-Rubrics prompt read at its answer tag: other slot names (Chatbot A/B)
     "prob-rm-r1": dict(protocol="rm-r1", score="prob", orders="both"),
 }
-SOURCES = {
-    "rewardbench": DATA / "rewardbench" / "rewardbench_filtered.jsonl",
-    "pandalm": DATA / "pandalm" / "pandalm_testset_v1_with_majority.jsonl",
-}
-
-
-def source_file(name: str, work: Path) -> Path:
-    """The rows to load; for PandaLM only the unanimous, non-tie pairs."""
-    if name != "pandalm":
-        return SOURCES[name]
-    path = work / "pandalm_unanimous.jsonl"
-    if not path.exists():
-        rows = [r for _, r in iter_jsonl(SOURCES[name])]
-        kept = [r for r in rows if r.get("num_agree") == 3 and r.get("majority_label") in (1, 2)]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(json.dumps(r) + "\n" for r in kept))
-    return path
+SOURCES = {name: ALL_SOURCES[name] for name in ("rewardbench", "pandalm")}
 
 
 def measure(rows: list[dict], benchmark, wall: dict) -> dict:

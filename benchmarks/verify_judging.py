@@ -30,7 +30,16 @@ import json
 import time
 from pathlib import Path
 
-from common import DATA, RESULTS, previous_figures, report, resumable, this_command, write_result
+from common import (
+    RESULTS,
+    SOURCES,
+    previous_figures,
+    report,
+    resumable,
+    source_file,
+    this_command,
+    write_result,
+)
 
 from reasonrm import Judge, JudgeSpec, load_engine
 from reasonrm.eval import get_benchmark
@@ -40,27 +49,6 @@ from reasonrm.jsonl import iter_jsonl
 from reasonrm.runs import ResumableRun
 
 ROWS = RESULTS / "rows" / "verify_judging"
-SOURCES = {
-    "rewardbench": DATA / "rewardbench" / "rewardbench_filtered.jsonl",
-    "pandalm": DATA / "pandalm" / "pandalm_testset_v1_with_majority.jsonl",
-    "judgebench": DATA
-    / "judgebench"
-    / "original"
-    / "dataset=judgebench,response_model=gpt-4o-2024-05-13.jsonl",
-}
-
-
-def source_file(name: str, work: Path) -> Path:
-    """The rows to load; for PandaLM the unanimous, non-tie pairs (as judge_modes.py)."""
-    if name != "pandalm":
-        return SOURCES[name]
-    path = work / "pandalm_unanimous.jsonl"
-    if not path.exists():
-        rows = [r for _, r in iter_jsonl(SOURCES[name])]
-        kept = [r for r in rows if r.get("num_agree") == 3 and r.get("majority_label") in (1, 2)]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(json.dumps(r) + "\n" for r in kept))
-    return path
 
 
 def items_of(benchmark, source: Path, subsets: list[str] | None):
@@ -144,6 +132,7 @@ def measure(rows: list[dict], benchmark, out: Path) -> dict:
         "wall_pairs_new_rows": wall["pairs"],
         "seconds_per_pair": round(wall["seconds"] / wall["pairs"], 2) if wall["pairs"] else None,
     }
+    figures["math_support"] = support_table(judgments)
     by_subset: dict[str, list[int]] = {}
     for row in rows:
         by_subset.setdefault(row["subset"], []).append(int(row.get("correct") == 1))
@@ -151,6 +140,23 @@ def measure(rows: list[dict], benchmark, out: Path) -> dict:
         k: {"pairs": len(v), "accuracy": sum(v) / len(v)} for k, v in by_subset.items()
     }
     return figures
+
+
+def support_table(judgments: list[dict]) -> dict[str, dict[str, int]]:
+    """What the math check would decide at each support threshold: for k = 1, 2, 3 agreeing
+    programs (and none for the other answer), the labelled pairs decided right and wrong."""
+    table = {str(k): {"right": 0, "wrong": 0} for k in (1, 2, 3)}
+    for j in judgments:
+        for e in j.get("evidence") or []:
+            support = (e.get("details") or {}).get("support")
+            if e.get("verifier") != "math" or not support or j.get("label") not in ("A", "B"):
+                continue
+            for k, tally in table.items():
+                a, b = support["a"], support["b"]
+                winner = "A" if a >= int(k) and b == 0 else "B" if b >= int(k) and a == 0 else None
+                if winner is not None:
+                    tally["right" if winner == j["label"] else "wrong"] += 1
+    return table
 
 
 def main() -> None:
