@@ -199,3 +199,26 @@ def test_open_sandbox_takes_local_or_a_url():
     assert isinstance(remote, FusionSandbox) and remote.url == "https://sandbox.example:8080"
     with pytest.raises(InputError, match="local.*URL"):
         open_sandbox("docker")
+
+
+def test_a_judge_runs_its_code_checks_on_the_service(service):
+    from fakes import ScriptedEngine
+
+    from reasonrm import Comparison, Judge
+
+    service.mode = "ok"
+    prompt = (
+        "Write a Python function `double(x: int) -> int` to solve the following problem:\n"
+        "Double x.\n>>> double(2)\n4\n>>> double(-1)\n-2\n"
+    )
+    pair = Comparison(prompt, "    return x + 2\n", "    return 2 * x\n")
+    before = service.calls
+    judge = Judge(ScriptedEngine(lambda chat, params: "\\boxed{Assistant 1}"), sandbox=service.url)
+    j = judge.judge(pair)
+    assert j.decided_by == "code" and j.winner == "B"
+    assert service.calls > before  # the programs ran on the service
+    service.mode = "500"
+    down = judge.with_options().judge(pair)
+    assert down.decided_by is None and sum(down.votes.values()) == 2  # the reading, both orders
+    (evidence,) = down.evidence
+    assert evidence.winner is None and "unavailable" in evidence.summary, evidence.summary

@@ -88,6 +88,14 @@ class CodeVerifier(Verifier):
         details: dict[str, Any] = {}
         if cases:
             runs = await asyncio.gather(*(self._run(lang, task, p, cases, ctx) for p in programs))
+            down = next((run.detail for run in runs if run.failure == "unavailable"), None)
+            if down is not None:  # the sandbox itself: no test can run now
+                return (
+                    None,
+                    f"no check: the sandbox could not run the programs ({down})",
+                    details,
+                    0,
+                )
             winner, summary, shown = _decide(cases, runs, task, "of the prompt's examples")
             details["examples"] = shown
             if winner is not None or task.kind == "stdio":
@@ -413,13 +421,11 @@ def _tagged(stdout: str, tag: str, n: int) -> list[Result]:
 
 
 def _error_lines(stderr: str) -> set[int]:
-    """Line numbers the compiler's errors point at (g++, javac, rustc)."""
-    lines = {int(m) for m in re.findall(r"main\.cpp:(\d+):\d+: error", stderr)}
-    lines |= {int(m) for m in re.findall(r"Main\.java:(\d+): error", stderr)}
-    lines |= {
-        int(m)
-        for m in re.findall(r"error(?:\[\w+\])?:[^\n]*\n\s*--> [^:\n]*main\.rs:(\d+)", stderr)
-    }
+    """Line numbers the compiler's errors point at (g++, javac, rustc), whatever the source
+    file is called (the local sandbox's main.cpp, a SandboxFusion service's own names)."""
+    lines = {int(m) for m in re.findall(r"\S*\.(?:cpp|cc):(\d+):\d+: error", stderr)}
+    lines |= {int(m) for m in re.findall(r"\S*\.java:(\d+): error", stderr)}
+    lines |= {int(m) for m in re.findall(r"error(?:\[\w+\])?:[^\n]*\n\s*--> \S*\.rs:(\d+)", stderr)}
     return lines
 
 
