@@ -18,7 +18,6 @@ import logging
 import math
 import os
 import re
-import resource
 import secrets
 import shutil
 import signal
@@ -35,6 +34,11 @@ from types import MappingProxyType
 from typing import Literal
 
 from reasonrm.sandbox.base import LANGUAGES, RunRequest, RunResult, Sandbox
+
+try:
+    import resource  # POSIX only: without resource limits nothing runs here
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -512,6 +516,8 @@ class LocalSandbox(Sandbox):
         return None
 
     def languages(self) -> list[str]:
+        if resource is None:
+            return []
         setup = self._ready()
         if self.isolation == "bwrap" and setup.bwrap is None:
             return []
@@ -533,6 +539,9 @@ class LocalSandbox(Sandbox):
     # -- one run -----------------------------------------------------------------------
 
     async def arun(self, request: RunRequest) -> RunResult:
+        if resource is None:
+            reason = "the local sandbox needs resource limits (Linux, macOS): use --sandbox URL"
+            return RunResult("unavailable", reason=reason)
         setup = self._setup or await asyncio.to_thread(self._ready)
         if self.isolation == "bwrap" and setup.bwrap is None:
             reason = f"bubblewrap does not work here: {setup.isolation_note}"
