@@ -110,6 +110,9 @@ def test_solutions_that_disagree_give_no_expected_value_and_no_decision():
     ]
     e = check(Comparison(SUBTLE_PROMPT, CLIP_WRONG, CLIP_RIGHT), judge_writing(tests, solutions))
     assert e.winner is None, e.summary
+    # where the programs part ways is kept for people to see
+    assert e.details["disagreements"] == [{"call": "clip(-3)", "a": "-3", "b": "0"}]
+    assert "differ on 1 of its inputs" in e.summary
 
 
 def test_the_judges_own_expected_values_are_not_trusted():

@@ -105,14 +105,15 @@ class CodeVerifier(Verifier):
             if task.kind == "stdio":
                 return None, f"no check: {summary}", details, 0
 
-        judged, tokens = await self._judge_tests(c, lang, task, ctx)
+        judged, inputs, tokens = await self._judge_tests(c, lang, task, ctx)
         if not judged:
-            return (
-                None,
-                f"no check: {summary}; the judge's tests gave no agreed result",
-                details,
-                tokens,
-            )
+            # no expected value to hold them to: where the two programs disagree, for people
+            differ = await self._disagreements(lang, task, programs, inputs, ctx)
+            if differ:
+                details["disagreements"] = differ
+            note = f"; a and b differ on {len(differ)} of its inputs" if differ else ""
+            summary = f"no check: {summary}; the judge's tests gave no agreed result{note}"
+            return None, summary, details, tokens
         runs = await asyncio.gather(*(self._run(lang, task, p, judged, ctx) for p in programs))
         winner, judged_summary, shown = _decide(judged, runs, task, "of the judge's tests")
         details["judge_tests"] = shown
@@ -132,7 +133,7 @@ class CodeVerifier(Verifier):
             return 0.0
         cases = await self._valid(lang, task, list(task.examples), ctx)
         if not cases and task.kind == "function":
-            cases, _ = await self._judge_tests(c, lang, task, ctx)
+            cases, _, _ = await self._judge_tests(c, lang, task, ctx)
         if not cases:
             return None
         run = await self._run(lang, task, program, cases, ctx)
@@ -214,13 +215,16 @@ class CodeVerifier(Verifier):
 
     async def _judge_tests(
         self, c: Comparison, lang: Language, task: CodeTask, ctx: CheckContext
-    ) -> tuple[list[TestCase], int]:
-        """Inputs from the prompt and the judge's tests; each expected value what most of the
-        judge's own solutions return (at least two agreeing). Made once per prompt."""
+    ) -> tuple[list[TestCase], list[TestCase], int]:
+        """The judge's tests, each with the value most of its own solutions return (at least
+        two agreeing); every input they were tried on (the prompt's and the judge's calls);
+        the tokens written for them, counted where they were made (once per prompt)."""
         prompt = prompt_text(c)
         key = "code-judge|" + json.dumps([lang.name, prompt, ctx.samples, ctx.seed])
+        made = []
 
-        async def make() -> tuple[list[TestCase], int]:
+        async def make() -> tuple[list[TestCase], list[TestCase], int]:
+            made.append(True)
             fence = f"```{FENCES[lang.name][0]}\n"
             asked_tests, asked_solutions = await asyncio.gather(
                 # one greedy set of inputs: only the calls are used, their values come from
@@ -241,13 +245,33 @@ class CodeVerifier(Verifier):
             written = Counter(self._program(lang, task, s.text) for s in asked_solutions)
             written.pop(None, None)
             if not inputs or sum(written.values()) < 2:
-                return [], tokens
+                return [], inputs, tokens
             programs = list(written)
             runs = await asyncio.gather(*(self._run(lang, task, p, inputs, ctx) for p in programs))
-            return _agreed(inputs, runs, [written[p] for p in programs], task), tokens
+            return _agreed(inputs, runs, [written[p] for p in programs], task), inputs, tokens
 
-        cases, tokens = await ctx.shared(key, make)
-        return cases, tokens
+        cases, inputs, tokens = await ctx.shared(key, make)
+        return cases, inputs, tokens if made else 0
+
+    async def _disagreements(
+        self,
+        lang: Language,
+        task: CodeTask,
+        programs: list[str],
+        inputs: list[TestCase],
+        ctx: CheckContext,
+    ) -> list[dict[str, Any]]:
+        """The inputs on which the two programs return different results (at most 10)."""
+        if not inputs:
+            return []
+        runs = await asyncio.gather(*(self._run(lang, task, p, inputs, ctx) for p in programs))
+        shown = lambda r: r.got if r.status == "ok" else r.status  # noqa: E731
+        differ = [
+            {"call": case.call, "a": shown(ra), "b": shown(rb)}
+            for case, ra, rb in zip(inputs, runs[0].results, runs[1].results, strict=True)
+            if (ra.status, ra.got) != (rb.status, rb.got)
+        ]
+        return differ[:10]
 
 
 def _blocks(text: str) -> list[tuple[str, str]]:
