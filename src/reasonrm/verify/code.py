@@ -106,18 +106,21 @@ class CodeVerifier(Verifier):
                 return None, f"no check: {summary}", details, 0
 
         judged, inputs, tokens = await self._judge_tests(c, lang, task, ctx)
-        if not judged:
-            # no expected value to hold them to: where the two programs disagree, for people
-            differ = await self._disagreements(lang, task, programs, inputs, ctx)
-            if differ:
-                details["disagreements"] = differ
-            note = f"; a and b differ on {len(differ)} of its inputs" if differ else ""
-            summary = f"no check: {summary}; the judge's tests gave no agreed result{note}"
-            return None, summary, details, tokens
-        runs = await asyncio.gather(*(self._run(lang, task, p, judged, ctx) for p in programs))
-        winner, judged_summary, shown = _decide(judged, runs, task, "of the judge's tests")
-        details["judge_tests"] = shown
-        return winner, f"{summary}; {judged_summary}", details, tokens
+        if judged:
+            runs = await asyncio.gather(*(self._run(lang, task, p, judged, ctx) for p in programs))
+            winner, judged_summary, shown = _decide(judged, runs, task, "of the judge's tests")
+            details["judge_tests"] = shown
+            summary = f"{summary}; {judged_summary}"
+            if winner is not None:
+                return winner, summary, details, tokens
+        else:
+            summary = f"no check: {summary}; the judge's tests gave no agreed result"
+        # where the two programs part ways, for people to see (no expected value decides it)
+        differ = await self._disagreements(lang, task, programs, inputs, ctx)
+        if differ:
+            details["disagreements"] = differ
+            summary += f"; a and b differ on {len(differ)} of its inputs"
+        return None, summary, details, tokens
 
     async def score(self, prompt, response: str, ctx: CheckContext) -> float | None:
         """The share of tests the response passes: the prompt's examples, or where it states
