@@ -25,7 +25,7 @@ from reasonrm.types import Comparison, Label
 from reasonrm.verify.base import CheckContext, Evidence, Verifier
 from reasonrm.verify.code_tasks import CodeTask, code_task, prompt_text
 from reasonrm.verify.examples import TestCase, read_cases
-from reasonrm.verify.languages import FENCES, LANGUAGES, NAMES, Language
+from reasonrm.verify.languages import FENCES, LANGUAGES, NAMES, Language, fenced_blocks
 from reasonrm.verify.literals import NotALiteral, read_value, same
 
 PER_CALL_SECONDS = 2.0
@@ -278,8 +278,6 @@ class CodeVerifier(Verifier):
 
 
 def _blocks(text: str) -> list[tuple[str, str]]:
-    from reasonrm.verify.languages import fenced_blocks
-
     blocks = fenced_blocks(text)
     return blocks or [("", text)]
 
