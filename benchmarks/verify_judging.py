@@ -201,11 +201,9 @@ def main() -> None:
             judge = Judge.from_spec(engine, spec, concurrency=args.concurrency)
             if mode == "off" and not args.fresh_off and (work / "auto" / RESULTS_FILE).exists():
                 reuse_readings(work / "auto", out, keys, benchmark, items)
-            todo = (items[k] for k in items if k not in done_keys(out))
-            print(
-                f"{mode}: {len(keys) - len(done_keys(out))} of {len(keys)} items to judge",
-                flush=True,
-            )
+            done = done_keys(out)  # read once: the file grows while the run goes on
+            todo = (items[k] for k in items if k not in done)
+            print(f"{mode}: {len(keys) - len(done)} of {len(keys)} items to judge", flush=True)
             timed_run(todo, judge, out, benchmark)
             rows = [row for _, row in iter_jsonl(out / RESULTS_FILE) if row["key"] in keys]
             figures[mode] = measure(rows, benchmark, out)

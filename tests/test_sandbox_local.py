@@ -303,14 +303,42 @@ def test_it_cannot_write_outside_its_directory(isolated, tmp_path):
         "        print('wrote', path)\n"
         "    except OSError as error:\n"
         "        print('refused', path, type(error).__name__)\n"
-        "open('inside.txt', 'w').write('fine')\n"
-        "print('inside', open('inside.txt').read())\n"
+        "try:\n"
+        "    open('in-its-directory.txt', 'w')\n"
+        "except OSError as error:\n"
+        "    print('its directory is read-only', type(error).__name__)\n"
+        "open('/tmp/scratch.txt', 'w').write('fine')\n"
+        "print('scratch', open('/tmp/scratch.txt').read())\n"
     )
     result = run(isolated, code)
     assert result.status == "ok", result.stderr
-    assert "inside fine" in result.stdout
+    assert "scratch fine" in result.stdout  # /tmp: its own, bounded, gone afterwards
+    assert "its directory is read-only OSError" in result.stdout
     for target in targets:
         assert not target.exists(), f"{target} was written"
+    assert not Path("/tmp/scratch.txt").exists()
+
+
+def test_it_sees_only_the_system_and_the_toolchains(isolated, tmp_path):
+    """Files outside the system's directories are not there at all, readable or not."""
+    parent = Path("/var/lib") / f"reasonrm-sandbox-test-{secrets.token_hex(6)}"
+    parent.mkdir()
+    try:
+        (parent / "notes.txt").write_text("a world-readable file of the user's")
+        (parent / "notes.txt").chmod(0o644)
+        parent.chmod(0o755)
+        code = (
+            "import os\n"
+            f"print(os.path.exists({str(parent)!r}), os.path.exists('/var/lib'))\n"
+            "print(sorted(os.listdir('/')))\n"
+        )
+        result = run(isolated, code)
+    finally:
+        for child in parent.iterdir():
+            child.unlink()
+        parent.rmdir()
+    assert result.status == "ok", result.stderr
+    assert result.stdout.startswith("False False\n")
 
 
 def test_it_cannot_read_home_directories(isolated):
@@ -395,7 +423,7 @@ def test_a_gigabyte_of_output_is_cut_in_bounded_time(isolated):
 
 
 def test_its_directory_is_removed_afterwards(isolated):
-    result = run(isolated, "import os\nopen('left.txt', 'w').write('x')\nprint(os.getcwd())\n")
+    result = run(isolated, "import os\nopen('/tmp/left.txt', 'w').write('x')\nprint(os.getcwd())\n")
     directory = result.stdout.strip()
     assert directory.startswith(local._runs_parent())
     assert not os.path.exists(directory)
@@ -405,9 +433,10 @@ def test_its_directory_is_removed_afterwards(isolated):
 
 LOOK = (
     "import json, os, sys, time\n"
-    "open('mine.txt', 'w').write(sys.stdin.read())\n"
+    "open('/tmp/mine.txt', 'w').write(sys.stdin.read())\n"
     "time.sleep(0.3)\n"
-    "print(json.dumps([open('mine.txt').read(), sorted(os.listdir('.')), os.listdir('..')]))\n"
+    "print(json.dumps([open('/tmp/mine.txt').read(), sorted(os.listdir('/tmp')),"
+    " os.listdir('..')]))\n"
 )
 
 
@@ -416,7 +445,7 @@ async def test_concurrent_runs_do_not_see_each_other(isolated):
     results = await asyncio.gather(*(isolated.arun(r) for r in requests))
     for i, result in enumerate(results):
         mine, files, siblings = json.loads(result.stdout)
-        assert mine == f"run-{i}" and files == ["main.py", "mine.txt"]
+        assert mine == f"run-{i}" and "mine.txt" in files and "main.py" not in files
         assert len(siblings) == 1  # only its own directory under the parent
 
 
@@ -529,13 +558,14 @@ def test_without_bubblewrap_the_deadline_kills_the_process_group(plain):
 def test_without_bubblewrap_describe_and_a_warning_say_so(monkeypatch, caplog):
     monkeypatch.setattr(local, "_bwrap_binary", lambda: "/bin/false")
     with caplog.at_level(logging.WARNING, logger="reasonrm.sandbox.local"):
-        sandbox = LocalSandbox(python=_fallback_python())
+        sandbox = LocalSandbox("auto", python=_fallback_python())
         text = sandbox.describe()
     assert "without network isolation" in caplog.text
     assert "no network or filesystem isolation" in text
-    strict = LocalSandbox("bwrap", python=_fallback_python())
+    strict = LocalSandbox(python=_fallback_python())  # the default: bubblewrap or nothing
     result = run(strict, "print(1)")
     assert result.status == "unavailable" and "bubblewrap" in result.reason
+    assert "local-unisolated" in result.reason and strict.why_not("python") == result.reason
     assert strict.languages() == []
 
 

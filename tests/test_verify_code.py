@@ -245,3 +245,92 @@ def test_a_leetcode_method_is_called_with_the_examples_keywords():
     method = "```python\nclass Solution:\n    def total(self, nums):\n        return {}\n```"
     e = check(Comparison(prompt, method.format("sum(nums)"), method.format("max(nums)")))
     assert e.winner == "A", e.summary
+
+
+def test_a_forged_line_in_the_wrong_shape_cannot_break_the_check():
+    forge = (
+        "    import re\n"
+        "    tag = re.search(r'@@rrm[0-9a-f]+@@', open(__file__).read()).group()\n"
+        "    import sys\n"
+        "    for payload in ('5', '[0, 1, 2]', '[0, \"ok\", 5]', '{}', '[0, \"ok\"'):\n"
+        "        sys.__stdout__.write('\\n' + tag + payload + '\\n')\n"
+        "    return None\n"
+    )
+    e = check(Comparison(HEP, forge, RIGHT))
+    assert e.winner == "B", e.summary
+
+
+def test_a_chatty_or_input_reading_response_still_passes():
+    chatty = "    print('x' * 2_000_000)\n" + RIGHT
+    assert check(Comparison(HEP, chatty, WRONG)).winner == "A"
+    demo = (
+        "```python\nfrom typing import List\n\ndef below_zero(operations: List[int]) -> bool:\n"
+        + RIGHT
+        + "\nops = list(map(int, input().split()))\nprint(below_zero(ops))\n```"
+    )
+    assert check(Comparison(HEP, demo, WRONG)).winner == "A"
+
+
+def test_which_slot_holds_a_class_does_not_decide():
+    prompt = "Return [0, k].\n\nExample 1:\n\nInput: k = 1\nOutput: [0, 1]\n\nExample 2:\n\nInput: k = 5\nOutput: [0, 5]\n"
+    hard_coded = "```python\nclass Solution:\n    def pair(self, k):\n        return [0, 1]\n```"
+    function = "```python\ndef pair(k):\n    return [0, k]\n```"
+    assert check(Comparison(prompt, hard_coded, function)).winner == "B"
+    assert check(Comparison(prompt, function, hard_coded)).winner == "A"
+
+
+def test_large_integers_are_compared_exactly_and_sets_are_written_as_json():
+    import json
+
+    from reasonrm.verify.literals import same
+
+    assert not same(1000000007, 1000000008) and not same(10**400, 1.0)
+    prompt = (
+        "Write a Python function `evens(xs: list) -> set` to solve the following problem:\n"
+        ">>> evens([1, 2, 4])\n{2, 4}\n"
+    )
+    e = check(
+        Comparison(prompt, "    return {x for x in xs if x % 2 == 0}\n", "    return set(xs)\n")
+    )
+    assert e.winner == "A"
+    assert json.loads(json.dumps(e.to_dict()))["details"]["examples"]["tests"][0]["expected"] == [
+        2,
+        4,
+    ]
+
+
+def test_a_java_solution_declared_public_final_compiles():
+    if "java" not in HAS:
+        pytest.skip("no javac here")
+    prompt, right, wrong = LANGUAGE_PAIRS["java"]
+    whole = (
+        "```java\nimport java.util.*;\n\npublic final class Solution {\n"
+        "    public List<String> upper(List<String> xs) {\n" + right + "```"
+    )
+    e = check(Comparison(prompt, whole, wrong))
+    assert e.winner == "A", e.summary
+
+
+def test_a_result_holding_a_line_separator_is_read():
+    if "javascript" not in HAS:
+        pytest.skip("no node here")
+    prompt = (
+        "Write a JavaScript function `const sep = (s)` to solve the following problem:\n"
+        '>>> sep("a")\n"a\\u2028"\n'
+    )
+    e = check(Comparison(prompt, '  return s + "\\u2028";\n}\n', "  return s;\n}\n"))
+    assert e.winner == "A", e.summary
+
+
+def test_the_score_of_a_completion_is_unknown_when_the_sandbox_is_down():
+    from reasonrm.sandbox.base import RunResult, Sandbox
+
+    class Down(Sandbox):
+        def languages(self):
+            return ["python"]
+
+        async def arun(self, request):
+            return RunResult("unavailable", reason="the service is down")
+
+    ctx = CheckContext(ScriptedEngine(), Down(), 3, 0)
+    assert asyncio.run(CodeVerifier().score(HEP, RIGHT, ctx)) is None

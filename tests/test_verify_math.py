@@ -117,7 +117,9 @@ def test_verify_off_runs_no_check_and_unknown_verifiers_are_refused():
     )
     with pytest.raises(InputError, match="unknown verifier 'magic'.*code, math"):
         JudgeSpec(verify="code,magic")
-    with pytest.raises(InputError, match="sandbox must be local or a SandboxFusion URL"):
+    with pytest.raises(
+        InputError, match="sandbox must be local, local-unisolated or a SandboxFusion URL"
+    ):
         JudgeSpec(sandbox="docker")
 
 

@@ -173,6 +173,8 @@ def test_a_bare_python_body_is_completed_from_the_signature():
         ("25 + 17 = 42", "42"),
         ("42 dollars.", "42"),
         ("The capital is Canberra.", None),
+        ("France won 4-2.", None),  # prose that ends in a number states no answer
+        ("x = 5", "5"),
         ("A long explanation without a final answer. " * 5, None),
     ],
 )
@@ -188,6 +190,7 @@ def test_computed_answers_and_math_prompts():
     assert is_math_prompt("What is 25 + 17?")
     assert is_math_prompt("Compute $\\frac{1}{2}$ of a third.")
     assert not is_math_prompt("Write a haiku about rain.")
+    assert not is_math_prompt("Write a haiku about 3 cats.")  # a digit alone is not math
 
 
 def test_multiple_choice_letters_are_not_math_answers():

@@ -198,8 +198,10 @@ class JudgeSpec(_Spec):
     sandbox: str = field(
         default="local",
         metadata=option(
-            "Where response code runs: local (a sandbox on this machine), or the URL of a "
-            "SandboxFusion service (pip install 'reasonrm[sandbox-fusion]')."
+            "Where response code runs: local (this machine, in bubblewrap's namespaces; "
+            "where they do not work, checks run nothing), local-unisolated (resource limits "
+            "only: code you trust), or the URL of a SandboxFusion service "
+            "(pip install 'reasonrm[sandbox-fusion]')."
         ),
     )
     verify_samples: int = field(
@@ -222,9 +224,12 @@ class JudgeSpec(_Spec):
             raise InputError(f"top_p must be in (0, 1], got {self.top_p!r}")
         protocol = get_protocol(self.protocol)  # an unknown name lists the known ones
         verifier_names(self.verify)  # an unknown verifier lists the known ones
-        if self.sandbox != "local" and not self.sandbox.startswith(("http://", "https://")):
+        if self.sandbox not in ("local", "local-unisolated") and not self.sandbox.startswith(
+            ("http://", "https://")
+        ):
             raise InputError(
-                f"sandbox must be local or a SandboxFusion URL (http://...), got {self.sandbox!r}"
+                "sandbox must be local, local-unisolated or a SandboxFusion URL (http://...), "
+                f"got {self.sandbox!r}"
             )
         if getattr(protocol, "kind", "pairwise") == "pointwise" and self.score not in (
             "pointwise",

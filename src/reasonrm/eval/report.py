@@ -90,8 +90,9 @@ def behaviour(rows: Sequence[dict[str, Any]]) -> Behaviour:
                 tally[0] += 1
                 tally[1] += j.get("correct") == 1  # True, or the benchmark's 1
             samples = j.get("samples") or []
-            if samples:
-                b.tokens.append(sum(s["completion_tokens"] for s in samples))
+            checks = sum(e.get("completion_tokens", 0) for e in j.get("evidence") or [])
+            if samples or checks:
+                b.tokens.append(sum(s["completion_tokens"] for s in samples) + checks)
             for s in samples:
                 if s.get("rating") is not None:  # pointwise: a rating, not a verdict
                     continue

@@ -12,27 +12,33 @@ from reasonrm.sandbox.fusion import FusionSandbox
 from reasonrm.sandbox.local import LocalSandbox, Toolchain
 
 _lock = threading.Lock()
-_local: LocalSandbox | None = None
+_local: dict[str, LocalSandbox] = {}
+#: --sandbox values for this machine: isolated (the default; nothing runs where bubblewrap
+#: does not work), or limits only, by the user's explicit choice
+LOCAL = {"local": "bwrap", "local-unisolated": "none"}
 
 
 def open_sandbox(where: str = "local") -> Sandbox:
-    """A sandbox by where it runs. "local": one LocalSandbox shared by the process (it
-    finds its toolchains and probes bubblewrap once); an http(s) URL: a FusionSandbox."""
-    global _local
-    if where == "local":
+    """A sandbox by where it runs. "local": one LocalSandbox shared by the process, under
+    bubblewrap's namespaces or not at all (a check that cannot isolate response code says so
+    and decides nothing); "local-unisolated": resource limits only (no network or filesystem
+    isolation: code you trust); an http(s) URL: a SandboxFusion service."""
+    if where in LOCAL:
         with _lock:
-            if _local is None:
-                _local = LocalSandbox()
-            return _local
+            if where not in _local:
+                _local[where] = LocalSandbox(LOCAL[where])
+            return _local[where]
     if where.startswith(("http://", "https://")):
         return FusionSandbox(where)
     raise InputError(
-        f"sandbox must be 'local' or the URL of a SandboxFusion service (http://...), got {where!r}"
+        "sandbox must be 'local', 'local-unisolated' or the URL of a SandboxFusion service "
+        f"(http://...), got {where!r}"
     )
 
 
 __all__ = [
     "LANGUAGES",
+    "LOCAL",
     "FusionSandbox",
     "Limits",
     "LocalSandbox",

@@ -87,6 +87,11 @@ class Sandbox(ABC):
     def languages(self) -> list[str]:
         """The languages this sandbox can run now (a missing toolchain is left out)."""
 
+    def why_not(self, language: str) -> str | None:
+        """Why this sandbox cannot run `language` now (a missing toolchain, no isolation),
+        or None when it can."""
+        return None if language in self.languages() else f"it does not run {language}"
+
     def describe(self) -> str:
         """One line: what isolation a run gets here (shown in evidence and docs)."""
         return self.name
@@ -96,3 +101,8 @@ class Sandbox(ABC):
 
 
 LANGUAGES: tuple[str, ...] = ("python", "javascript", "cpp", "java", "rust", "go")
+
+
+def exit_code(returncode: int | None) -> int | None:
+    """A signal N reads 128 + N, as a shell shows it (under bubblewrap that is all there is)."""
+    return 128 - returncode if returncode is not None and returncode < 0 else returncode

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from reasonrm.errors import MissingDependencyError
-from reasonrm.sandbox.base import LANGUAGES, RunRequest, RunResult, Sandbox
+from reasonrm.sandbox.base import LANGUAGES, RunRequest, RunResult, Sandbox, exit_code
 from reasonrm.sandbox.local import plain_name
 
 # Our language names -> SandboxFusion's.
@@ -90,10 +90,6 @@ def _cut(text: str | None, cap: int) -> tuple[str, bool]:
     return data[:cap].decode("utf-8", errors="replace"), len(data) > cap
 
 
-def _exit_code(code: int | None) -> int | None:
-    return 128 - code if code is not None and code < 0 else code
-
-
 def _result(response: Any, cap: int, url: str) -> RunResult:
     """A RunCodeResponse as a RunResult."""
     built, ran = response.compile_result, response.run_result
@@ -105,7 +101,7 @@ def _result(response: Any, cap: int, url: str) -> RunResult:
             "compile_error",
             stdout=stdout,
             stderr=stderr,
-            exit_code=_exit_code(built.return_code),
+            exit_code=exit_code(built.return_code),
             seconds=built.execution_time or 0.0,
             truncated=cut_err or cut_out,
             reason="compiling took too long" if late else response.message or None,
@@ -124,7 +120,7 @@ def _result(response: Any, cap: int, url: str) -> RunResult:
     )
     if ran.status == "TimeLimitExceeded":
         return RunResult("timeout", reason="killed at the deadline", **common)
-    code = _exit_code(ran.return_code)
+    code = exit_code(ran.return_code)
     if code is None:  # "Error": it did not run to an exit status
         reason = f"SandboxFusion at {url} could not run it: {response.message}"
         return RunResult("unavailable", reason=reason, **common)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from reasonrm.sandbox.base import LANGUAGES, RunRequest, RunResult, Sandbox
+from reasonrm.sandbox.base import LANGUAGES, RunRequest, RunResult, Sandbox, exit_code
 
 try:
     import resource  # POSIX only: without resource limits nothing runs here
@@ -44,10 +44,14 @@ log = logging.getLogger(__name__)
 
 NOBODY = 65534
 SAFE_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
-# Hidden under bubblewrap: homes, other programs' temporary files and sockets.
+# What a program sees under bubblewrap: the system's directories (read-only), the toolchains'
+# own directories, its own directory, and an empty /tmp; nothing else of the machine (no
+# homes, no projects, no other runs, no sockets).
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+# Kept for the no-bubblewrap path's reachability check (what uid 65534 may not traverse).
 HIDDEN = ("/tmp", "/var/tmp", "/run", "/root", "/home")
 GRACE = 2.0  # seconds to drain the pipes once the program is gone
-TMPFS_BYTES = 16 << 20  # each hidden directory is an empty tmpfs this large at most
+TMPFS_BYTES = 16 << 20  # /tmp and /dev/shm: empty, this large at most (writes of a run go there)
 # Compilers need more than the programs they build (rustc and javac start many threads).
 COMPILE_MEMORY_MB = 2048
 COMPILE_PROCESSES = 256
@@ -66,6 +70,7 @@ class Toolchain:
     compile: tuple[str, ...] = ()
     roots: tuple[str, ...] = ()  # the directories it needs (bound in where they are hidden)
     env: Mapping[str, str] = field(default_factory=dict)  # "{dir}": the program's directory
+    writes: bool = False  # whether the program itself needs its directory writable
 
 
 @dataclass
@@ -247,7 +252,9 @@ def _rust_sysroot(rustc: str) -> str | None:
 def _java_names(code: str) -> tuple[str, str]:
     """The file a Java program must be written to, and the class to run: its public class,
     else Main, else its first class."""
-    public = re.search(r"^\s*public\s+(?:(?:final|abstract)\s+)*class\s+(\w+)", code, re.M)
+    if re.search(r"^public\s+(?:final\s+)?class\s+Main\b", code, re.M):
+        return "Main.java", "Main"  # a harness's: a response's nested public class aside
+    public = re.search(r"^public\s+(?:(?:final|abstract)\s+)*class\s+(\w+)", code, re.M)
     if public:
         return f"{public.group(1)}.java", public.group(1)
     if re.search(r"\bclass\s+Main\b", code):
@@ -393,14 +400,9 @@ def _sweep(uid: int, token: bytes) -> None:
                     os.kill(int(entry.name), signal.SIGKILL)
 
 
-def _exit_code(returncode: int) -> int:
-    # A signal N reads 128 + N, as a shell shows it (under bubblewrap that is all there is).
-    return 128 - returncode if returncode < 0 else returncode
-
-
 class LocalSandbox(Sandbox):
-    """Runs programs here. `isolation`: "auto" (bubblewrap where it works, else limits
-    only, with a warning), "bwrap" (bubblewrap or nothing runs) or "none". `path` is where
+    """Runs programs here. `isolation`: "bwrap" (the default: bubblewrap or nothing runs),
+    "auto" (bubblewrap where it works, else limits only, with a warning) or "none". `path` is where
     toolchains are looked for ($PATH); `python` the interpreter (this one); `toolchains`
     replaces what is found (language -> Toolchain)."""
 
@@ -408,7 +410,7 @@ class LocalSandbox(Sandbox):
 
     def __init__(
         self,
-        isolation: Isolation = "auto",
+        isolation: Isolation = "bwrap",
         *,
         path: str | None = None,
         python: str | None = None,
@@ -523,6 +525,24 @@ class LocalSandbox(Sandbox):
             return []
         return [language for language in LANGUAGES if language in setup.toolchains]
 
+    def why_not(self, language: str) -> str | None:
+        if resource is None:
+            return "the local sandbox needs resource limits (Linux, macOS): use --sandbox URL"
+        setup = self._ready()
+        if self.isolation == "bwrap" and setup.bwrap is None:
+            return self._no_isolation(setup)
+        if language not in setup.toolchains:
+            return setup.missing.get(language, f"no {language} toolchain")
+        return None
+
+    @staticmethod
+    def _no_isolation(setup: _Setup) -> str:
+        return (
+            f"response code is not run without isolation, and bubblewrap does not work here "
+            f"({setup.isolation_note}); --sandbox local-unisolated runs it with resource limits "
+            "only, or point --sandbox at a SandboxFusion service"
+        )
+
     def describe(self) -> str:
         setup = self._ready()
         user = f"uid {NOBODY}" if self._root else f"uid {os.getuid()} (this user)"
@@ -544,8 +564,7 @@ class LocalSandbox(Sandbox):
             return RunResult("unavailable", reason=reason)
         setup = self._setup or await asyncio.to_thread(self._ready)
         if self.isolation == "bwrap" and setup.bwrap is None:
-            reason = f"bubblewrap does not work here: {setup.isolation_note}"
-            return RunResult("unavailable", reason=reason)
+            return RunResult("unavailable", reason=self._no_isolation(setup))
         toolchain = setup.toolchains.get(request.language)
         if toolchain is None:
             reason = setup.missing.get(request.language, f"unknown language {request.language!r}")
@@ -609,7 +628,7 @@ class LocalSandbox(Sandbox):
             if compiled.returncode is None:
                 why = f"compiling took longer than {limits.compile_seconds:g} s"
             elif compiled.returncode != 0:
-                why = f"the compiler exited with status {_exit_code(compiled.returncode)}"
+                why = f"the compiler exited with status {exit_code(compiled.returncode)}"
             else:
                 why = None
             if why is not None:
@@ -617,7 +636,7 @@ class LocalSandbox(Sandbox):
                     "compile_error",
                     stdout=compiled.stdout,
                     stderr=compiled.stderr or compiled.stdout,
-                    exit_code=None if compiled.timed_out else _exit_code(compiled.returncode or 0),
+                    exit_code=None if compiled.timed_out else exit_code(compiled.returncode or 0),
                     seconds=compiled.seconds,
                     truncated=compiled.truncated,
                     reason=why,
@@ -634,13 +653,14 @@ class LocalSandbox(Sandbox):
             processes=limits.processes,
             nofile=256,
             output_bytes=limits.output_bytes,
+            writable=toolchain.writes,
         )
         common: dict = {"stdout": ran.stdout, "stderr": ran.stderr, "seconds": ran.seconds}
         common["truncated"] = ran.truncated
         if ran.returncode is None:
             reason = f"killed at the {limits.seconds:g} s deadline"
             return RunResult("timeout", reason=reason, **common)
-        code = _exit_code(ran.returncode)
+        code = exit_code(ran.returncode)
         if code == 128 + signal.SIGXCPU:
             return RunResult("timeout", exit_code=code, reason="out of CPU time", **common)
         return RunResult("ok" if code == 0 else "failed", exit_code=code, **common)
@@ -653,46 +673,42 @@ class LocalSandbox(Sandbox):
         directory: str,
         env: Mapping[str, str],
         argv: Sequence[str],
+        writable: bool = True,
     ) -> list[str]:
-        """bwrap's arguments: a read-only view of /, homes and temporary directories hidden,
-        the toolchains bound back in, the run's directory the one writable place."""
+        """bwrap's arguments: the system's directories and the toolchains read-only, an empty
+        /tmp, and the run's directory, writable for a compiler and read-only for the program
+        (whose writes go to /tmp, bounded)."""
         if self._root:  # mounts as real root (a user namespace could not bind /root's files)
             namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
             namespaces += ["--unshare-cgroup-try"]
         else:
             namespaces = ["--unshare-all", "--unshare-user", "--disable-userns"]
         args = [bwrap, *namespaces, "--die-with-parent", "--new-session"]
-        args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        hidden = [h for h in HIDDEN if os.path.isdir(h) and not os.path.islink(h)]
-        parent = os.path.dirname(directory)
-        if not any(_within(parent, h) for h in hidden):  # other runs' directories
-            hidden.append(parent)
-        for path in hidden:
-            args += ["--perms", "0755", "--size", str(TMPFS_BYTES), "--tmpfs", path]
-        made: set[str] = set()
+        for path in SYSTEM:
+            if os.path.islink(path):  # merged /usr: /bin -> usr/bin
+                args += ["--symlink", os.readlink(path), path]
+            elif os.path.isdir(path):
+                args += ["--ro-bind", path, path]
+        args += ["--dev", "/dev", "--proc", "/proc"]
+        for path in ("/tmp", "/dev/shm"):
+            args += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", path]
+        made: set[str] = set(SYSTEM)
 
         def make_parents(path: str) -> None:  # bwrap would make them 0700: unreachable
             for ancestor in _ancestors(path):
-                inside = any(_within(ancestor, h) and ancestor != h for h in hidden)
-                if inside and ancestor not in made:
+                if ancestor not in made and not any(_within(ancestor, m) for m in SYSTEM):
                     args.extend(["--perms", "0755", "--dir", ancestor])
                     made.add(ancestor)
 
         bound: list[str] = []
         for root in sorted({root for t in toolchains for root in t.roots}):
-            if any(_within(root, b) for b in bound):
+            if any(_within(root, b) for b in [*bound, *SYSTEM]) or not os.path.isdir(root):
                 continue  # inside one bound already
-            if any(_within(root, h) for h in hidden) and not _within(root, parent):
-                bound.append(root)
-                make_parents(root)
-                args += ["--ro-bind", root, root]
-                made.add(root)
+            bound.append(root)
+            make_parents(root)
+            args += ["--ro-bind", root, root]
         make_parents(directory)
-        args += ["--bind", directory, directory]
-        # Read-only once built (as an ordinary user they would be the program's to fill).
-        args += ["--size", str(TMPFS_BYTES), "--tmpfs", "/dev/shm"]
-        for path in [*hidden, "/dev/shm"]:
-            args += ["--remount-ro", path]
+        args += ["--bind" if writable else "--ro-bind", directory, directory]
         args += ["--chdir", directory, "--clearenv"]
         for key, value in env.items():
             args += ["--setenv", key, value]
@@ -715,18 +731,23 @@ class LocalSandbox(Sandbox):
         processes: int,
         nofile: int,
         output_bytes: int,
+        writable: bool = True,
     ) -> _Outcome:
         """Run `argv` in `directory` under the limits; kill its whole process tree at the
-        deadline, on return and on cancellation."""
+        deadline, on return and on cancellation. Under bubblewrap, `writable=False` (the
+        program, not its compiler) leaves it only /tmp, a bounded tmpfs, to write to."""
         uid = NOBODY if self._root else os.getuid()
         tools = {os.path.dirname(p) for p in (*toolchain.compile[:1], toolchain.run[0])}
         path = ":".join(dict.fromkeys([*SAFE_PATH, *sorted(t for t in tools if t.startswith("/"))]))
-        env = {"PATH": path, "HOME": directory, "TMPDIR": directory, "LANG": "C.UTF-8"}
+        scratch = directory if writable or not setup.bwrap else "/tmp"
+        env = {"PATH": path, "HOME": scratch, "TMPDIR": scratch, "LANG": "C.UTF-8"}
         env.update({k: v.format(dir=directory) for k, v in toolchain.env.items()})
         token = secrets.token_hex(8).encode()
         if setup.bwrap:
             everything = setup.toolchains.values()
-            argv = self._bwrap_argv(setup.bwrap, setup.setpriv, everything, directory, env, argv)
+            argv = self._bwrap_argv(
+                setup.bwrap, setup.setpriv, everything, directory, env, argv, writable
+            )
             env = {"PATH": ":".join(SAFE_PATH)}
         else:
             env["REASONRM_SANDBOX"] = token.decode()  # to find what left the process group

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 
 from reasonrm.sandbox.base import Limits, RunRequest, Sandbox
 
@@ -17,11 +18,22 @@ _MARKERS = (
     re.compile(r"(?:final answer|the answer)\s+(?:is|=)\s*:?\s*([^\n]+)", re.IGNORECASE),
     re.compile(r"^\s*\**(?:Final\s+)?Answer\**\s*:\s*\**\s*([^\n]+)", re.IGNORECASE | re.M),
 )
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
 SHORT = 80  # a response this short that states a number is its own final answer
+# A computation can settle it: LaTeX, an arithmetic expression, or a question asking for a
+# quantity. A digit alone is not enough ("a haiku about 3 cats").
 _MATHY = re.compile(
-    r"\d|\\frac|\\sqrt|\$|\b(?:how many|how much|compute|calculate|evaluate|simplify|solve|"
-    r"find the|what is the (?:value|sum|product|remainder|probability))\b",
+    r"\\frac|\\sqrt|\\boxed|\$[^$]+\$|\d\s*[-+*/^×÷]\s*\(?\d|\b(?:how many|how much|compute|"
+    r"calculate|evaluate|simplify|solve|find the|what is the (?:value|sum|product|difference|"
+    r"remainder|probability|area|perimeter|volume|total|average|mean)|what is \d)",
+    re.IGNORECASE,
+)
+# A short response that is its answer: a number, or an expression ending in one, after at
+# most a few words such as "It is" ("25 + 17 = 42", "42 dollars.", "It is 42."), not prose
+# that happens to end in a number ("France won 4-2.").
+_SHORT_ANSWER = re.compile(
+    r"^(?:(?:it is|it's|that is|that's|the (?:result|total|sum) is|equals|answer:?)\s+)?"
+    r"(?:[-+*/^×÷()\w\s.,=$\\]*=\s*)?\$?(?P<value>-?\d[\d,]*(?:\.\d+)?(?:/\d+)?)\$?"
+    r"(?:\s*[A-Za-z%]+)?[.!]?$",
     re.IGNORECASE,
 )
 
@@ -58,11 +70,8 @@ def final_answer(text: str) -> str | None:
             if answer:
                 return answer
     stripped = text.strip()
-    if len(stripped) <= SHORT and "\n" not in stripped:
-        value = stripped.rsplit("=", 1)[-1] if "=" in stripped else stripped
-        numbers = _NUMBER.findall(value)
-        if numbers:
-            return numbers[-1].replace(",", "")
+    if len(stripped) <= SHORT and (short := _SHORT_ANSWER.match(stripped)):
+        return short.group("value").replace(",", "")
     return None
 
 
@@ -141,7 +150,7 @@ def equal(gold, target):
 data = json.load(sys.stdin)
 a, b = written(data["a"]), written(data["b"])
 computed = [printed(x) for x in data["computed"]]
-print("@@compare@@" + json.dumps({
+print(data["tag"] + json.dumps({
     "parsed": [bool(a), bool(b)],
     "a_is_b": equal(a, b) or equal(b, a),
     "a": [equal(c, a) for c in computed],
@@ -153,10 +162,20 @@ print("@@compare@@" + json.dumps({
 async def compare(sandbox: Sandbox, a: str, b: str, computed: list[str]) -> dict | None:
     """Whether a's and b's answers are equivalent, and which computed answers each equals;
     None when the comparison could not run (math-verify missing, the sandbox down)."""
-    stdin = json.dumps({"a": a, "b": b, "computed": computed})
+    tag = f"@@compare{secrets.token_hex(6)}@@"
+    stdin = json.dumps({"a": a, "b": b, "computed": computed, "tag": tag})
     request = RunRequest(_COMPARE, "python", stdin=stdin, limits=Limits(seconds=30, memory_mb=2048))
     result = await sandbox.arun(request)
-    for line in result.stdout.splitlines():
-        if line.startswith("@@compare@@"):
-            return json.loads(line.removeprefix("@@compare@@"))
-    return None
+    found = [line for line in result.stdout.split("\n") if line.startswith(tag)]
+    if not found:
+        return None
+    try:  # the last: what the comparison printed after parsing every answer
+        answer = json.loads(found[-1].removeprefix(tag))
+    except json.JSONDecodeError:
+        return None
+    shape = {"parsed": list, "a_is_b": bool, "a": list, "b": list}
+    if not isinstance(answer, dict) or any(
+        not isinstance(answer.get(k), t) for k, t in shape.items()
+    ):
+        return None
+    return answer

@@ -37,6 +37,14 @@ class CheckContext:
     #: Judge._once: (key, make) -> (value, made_here)
     once: Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[tuple[Any, bool]]] | None = None
 
+    @property
+    def comparer(self) -> Sandbox:
+        """Where answers are compared: math-verify runs beside reasonrm, so on this machine
+        (the local sandbox), whichever sandbox runs the programs."""
+        from reasonrm.sandbox import LocalSandbox, open_sandbox
+
+        return self.sandbox if isinstance(self.sandbox, LocalSandbox) else open_sandbox("local")
+
     async def shared(self, key: str, make: Callable[[], Awaitable[Any]]) -> Any:
         if self.once is None:
             return await make()

@@ -74,8 +74,14 @@ class CodeVerifier(Verifier):
     ) -> tuple[Label | None, str, dict[str, Any], int]:
         if task.why_not:
             return None, f"no check: {task.why_not}", {}, 0
-        if task.language not in ctx.sandbox.languages():
-            return None, f"no check: the sandbox cannot run {NAMES[task.language]} here", {}, 0
+        why_not = await asyncio.to_thread(ctx.sandbox.why_not, task.language)
+        if why_not is not None:
+            return (
+                None,
+                f"no check: the sandbox cannot run {NAMES[task.language]}: {why_not}",
+                {},
+                0,
+            )
         lang = LANGUAGES[task.language]
         programs = [self._program(lang, task, text) for text in (c.a, c.b)]
         missing = [slot for slot, p in zip("ab", programs, strict=True) if p is None]
@@ -87,7 +93,7 @@ class CodeVerifier(Verifier):
         cases = await self._valid(lang, task, list(task.examples), ctx)
         details: dict[str, Any] = {}
         if cases:
-            runs = await asyncio.gather(*(self._run(lang, task, p, cases, ctx) for p in programs))
+            runs = await self._run_each(lang, task, programs, cases, ctx)
             down = next((run.detail for run in runs if run.failure == "unavailable"), None)
             if down is not None:  # the sandbox itself: no test can run now
                 return (
@@ -107,7 +113,7 @@ class CodeVerifier(Verifier):
 
         judged, inputs, tokens = await self._judge_tests(c, lang, task, ctx)
         if judged:
-            runs = await asyncio.gather(*(self._run(lang, task, p, judged, ctx) for p in programs))
+            runs = await self._run_each(lang, task, programs, judged, ctx)
             winner, judged_summary, shown = _decide(judged, runs, task, "of the judge's tests")
             details["judge_tests"] = shown
             summary = f"{summary}; {judged_summary}"
@@ -128,7 +134,9 @@ class CodeVerifier(Verifier):
         program."""
         c = Comparison(prompt, response, response)
         task = code_task(c)
-        if task is None or task.why_not or task.language not in ctx.sandbox.languages():
+        if task is None or task.why_not:
+            return None
+        if await asyncio.to_thread(ctx.sandbox.why_not, task.language) is not None:
             return None
         lang = LANGUAGES[task.language]
         program = self._program(lang, task, response)
@@ -140,6 +148,8 @@ class CodeVerifier(Verifier):
         if not cases:
             return None
         run = await self._run(lang, task, program, cases, ctx)
+        if run.failure == "unavailable":  # the sandbox, not the completion
+            return None
         passed = [_passes(case, r, task) for case, r in zip(cases, run.results, strict=True)]
         return sum(passed) / len(passed)
 
@@ -151,7 +161,8 @@ class CodeVerifier(Verifier):
             return code or None
         assert task.signature is not None
         program = lang.program(text, task.signature)
-        if program is not None and task.method_of:  # LeetCode: call the method as a function
+        if program is not None and task.method_of and _method_in(program, task):
+            # LeetCode: the method called as a function (a response may define either)
             name = task.signature.name
             program += f"\n\ndef {name}(*args, **kwargs):\n    return {task.method_of}().{name}(*args, **kwargs)\n"
         return program
@@ -166,14 +177,29 @@ class CodeVerifier(Verifier):
         tag = f"@@rrm{secrets.token_hex(6)}@@"
         source = lang.harness(program, cases, tag, PER_CALL_SECONDS)
         seconds = min(RUN_SECONDS, 2 + PER_CALL_SECONDS * len(cases))
-        result = await ctx.sandbox.arun(
-            RunRequest(source, lang.name, limits=Limits(seconds=seconds))
+        request = RunRequest(
+            source, lang.name, limits=Limits(seconds=seconds, output_bytes=1 << 20)
         )
-        results = _tagged(result.stdout, tag, len(cases))
+        result = await ctx.sandbox.arun(request)
+        if result.status == "timeout":  # once more: another program may have held the CPU
+            result = await ctx.sandbox.arun(request)
+        results = _tagged(result.stdout + "\n" + result.stderr, tag, len(cases))
         if result.status in ("compile_error", "unavailable"):
             return Run(results, result.status, _brief(result))
         failure = "timeout" if result.status == "timeout" else None
         return Run(results, failure, _brief(result) if failure else "")
+
+    async def _run_each(
+        self,
+        lang: Language,
+        task: CodeTask,
+        programs: list[str],
+        cases: list[TestCase],
+        ctx: CheckContext,
+    ) -> list[Run]:
+        """The two responses' programs, one after the other: run side by side, one could
+        hold the CPU until the other missed its deadlines (and win by it)."""
+        return [await self._run(lang, task, program, cases, ctx) for program in programs]
 
     async def _run_stdio(self, program: str, cases: list[TestCase], ctx: CheckContext) -> Run:
         requests = [
@@ -181,8 +207,9 @@ class CodeVerifier(Verifier):
             for case in cases
         ]
         done = await asyncio.gather(*(ctx.sandbox.arun(r) for r in requests))
-        if any(r.status == "unavailable" for r in done):
-            return Run([Result("missing")] * len(cases), "unavailable", _brief(done[0]))
+        down = next((r for r in done if r.status == "unavailable"), None)
+        if down is not None:
+            return Run([Result("missing")] * len(cases), "unavailable", _brief(down))
         return Run(
             [
                 Result("ok", r.stdout) if r.status == "ok" else Result("error", _brief(r))
@@ -223,7 +250,10 @@ class CodeVerifier(Verifier):
         two agreeing); every input they were tried on (the prompt's and the judge's calls);
         the tokens written for them, counted where they were made (once per prompt)."""
         prompt = prompt_text(c)
-        key = "code-judge|" + json.dumps([lang.name, prompt, ctx.samples, ctx.seed])
+        assert task.signature is not None
+        key = "code-judge|" + json.dumps(
+            [lang.name, prompt, task.signature.text, task.method_of, ctx.samples, ctx.seed]
+        )
         made = []
 
         async def make() -> tuple[list[TestCase], list[TestCase], int]:
@@ -267,7 +297,7 @@ class CodeVerifier(Verifier):
         """The inputs on which the two programs return different results (at most 10)."""
         if not inputs:
             return []
-        runs = await asyncio.gather(*(self._run(lang, task, p, inputs, ctx) for p in programs))
+        runs = await self._run_each(lang, task, programs, inputs, ctx)
         shown = lambda r: r.got if r.status == "ok" else r.status  # noqa: E731
         differ = [
             {"call": case.call, "a": shown(ra), "b": shown(rb)}
@@ -275,6 +305,15 @@ class CodeVerifier(Verifier):
             if (ra.status, ra.got) != (rb.status, rb.got)
         ]
         return differ[:10]
+
+
+def _method_in(program: str, task: CodeTask) -> bool:
+    """Whether this program defines the function as a method of the task's class."""
+    assert task.signature is not None and task.method_of is not None
+    return bool(
+        re.search(rf"^class\s+{re.escape(task.method_of)}\b", program, re.M)
+        and re.search(rf"def\s+{re.escape(task.signature.name)}\s*\(\s*self\b", program)
+    )
 
 
 def _blocks(text: str) -> list[tuple[str, str]]:
@@ -377,10 +416,12 @@ def _same_output(got: str, want: str) -> bool:
     for x, y in zip(a, b, strict=True):
         if x == y:
             continue
+        if re.fullmatch(r"[-+]?\d+", x) and re.fullmatch(r"[-+]?\d+", y):
+            return False  # integers are exact: 1000000007 is not 1000000008
         try:
             if abs(float(x) - float(y)) > 1e-6 * max(1.0, abs(float(y))):
                 return False
-        except ValueError:
+        except (ValueError, OverflowError):
             return False
     return True
 
@@ -423,24 +464,26 @@ def _shown(run: Run, passed: list[bool]) -> dict[str, Any]:
     }
 
 
-def _tagged(stdout: str, tag: str, n: int) -> list[Result]:
-    """The harness's tagged lines, by test index; a test without one is "missing"."""
+def _tagged(output: str, tag: str, n: int) -> list[Result]:
+    """The harness's tagged lines, by test index; a test without one is "missing". A line a
+    program forged in the wrong shape is skipped (a right value is all a forgery could
+    offer, and a program that knows it passes anyway)."""
     results = [Result("missing")] * n
-    for line in stdout.splitlines():
+    for line in output.split("\n"):  # not splitlines: results may hold U+2028 and the like
         if not line.startswith(tag):
             continue
         payload = line[len(tag) :]
+        # Rust's Debug escapes \u{1f} where JSON writes \u001f
+        fixed = re.sub(
+            r"\\u\{([0-9a-fA-F]{1,6})\}", lambda m: f"\\u{int(m.group(1), 16):04x}", payload
+        )
         try:
-            index, status, text = json.loads(payload, strict=False)
-        except (json.JSONDecodeError, ValueError):
-            try:  # Rust's Debug escapes: \u{1f} rather than JSON's \u001f
-                fixed = re.sub(
-                    r"\\u\{([0-9a-fA-F]+)\}", lambda m: f"\\u{int(m.group(1), 16):04x}", payload
-                )
-                index, status, text = json.loads(fixed, strict=False)
-            except (json.JSONDecodeError, ValueError):
-                continue
-        if isinstance(index, int) and 0 <= index < n and results[index].status == "missing":
+            index, status, text = json.loads(fixed, strict=False)
+        except (json.JSONDecodeError, ValueError, TypeError):
+            continue
+        if not (isinstance(index, int) and isinstance(status, str) and isinstance(text, str)):
+            continue
+        if 0 <= index < n and results[index].status == "missing":
             results[index] = Result("ok" if status == "ok" else "error", text)
     return results
 

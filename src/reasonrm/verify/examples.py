@@ -34,7 +34,23 @@ class TestCase:
     source: str = "prompt"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"call": self.call, "expected": self.expected, "source": self.source}
+        return {"call": self.call, "expected": jsonable(self.expected), "source": self.source}
+
+
+def jsonable(value: Any) -> Any:
+    """A value as JSON holds it: sequences and sets as lists, dicts with text keys, and
+    anything else JSON has no form for (bytes, complex, large or odd keys) as its repr."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        return value if not isinstance(value, int) or abs(value) < 2**63 else repr(value)
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((jsonable(v) for v in value), key=repr)
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: jsonable(v) for k, v in value.items()}
+    return repr(value)
 
 
 def find_call(text: str, name: str, start: int = 0) -> tuple[int, int] | None:

@@ -102,9 +102,14 @@ PYTHON_PRELUDE = (
     "from itertools import permutations, combinations, accumulate\n"
 )
 
+# Before the program: its own prints go nowhere, so they cannot crowd out the results
+_PY_HEAD = """import os as _rrm_os, sys as _rrm_sys
+_rrm_out = _rrm_sys.stdout
+_rrm_sys.stdout = open(_rrm_os.devnull, "w")
+"""
 _PY_RUNNER = """
 
-import json as _rrm_json, signal as _rrm_signal, sys as _rrm_sys
+import json as _rrm_json, signal as _rrm_signal
 
 def _rrm_late(*_):
     raise TimeoutError("the call ran past {per_call} s")
@@ -118,8 +123,8 @@ for _rrm_i, _rrm_call in enumerate({calls}):
         _rrm_line = ["error", (type(_rrm_e).__name__ + ": " + str(_rrm_e))[:300]]
     finally:
         _rrm_signal.setitimer(_rrm_signal.ITIMER_REAL, 0)
-    _rrm_sys.stdout.write("\\n{tag}" + _rrm_json.dumps([_rrm_i] + _rrm_line) + "\\n")
-    _rrm_sys.stdout.flush()
+    _rrm_out.write("\\n{tag}" + _rrm_json.dumps([_rrm_i] + _rrm_line) + "\\n")
+    _rrm_out.flush()
 """
 
 
@@ -151,7 +156,11 @@ class Python(Language):
 
     def harness(self, program: str, cases: list[TestCase], tag: str, per_call: float) -> str:
         calls = json.dumps([c.call for c in cases])
-        return program + _PY_RUNNER.format(calls=calls, tag=tag, per_call=per_call)
+        # `from __future__` must open the file
+        future = re.findall(r"^from __future__ import [^\n]*$", program, re.M)
+        body = re.sub(r"^from __future__ import [^\n]*$", "", program, flags=re.M)
+        head = "\n".join(future) + "\n" + _PY_HEAD
+        return head + body + _PY_RUNNER.format(calls=calls, tag=tag, per_call=per_call)
 
 
 def _parses(code: str) -> ast.Module | None:
@@ -182,12 +191,32 @@ def _without_main(code: str, tree: ast.Module) -> str:
             continue
         if isinstance(node, ast.Expr) and not isinstance(node.value, ast.Constant):
             continue
+        if not isinstance(
+            node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        ) and _reads_input(node):
+            continue  # `n = int(input())`: a demo that would wait for input
         keep.append(ast.get_source_segment(code, node) or ast.unparse(node))
     return "\n\n".join(keep) + "\n"
 
 
+def _reads_input(node: ast.AST) -> bool:
+    for inner in ast.walk(node):
+        if (
+            isinstance(inner, ast.Call)
+            and isinstance(inner.func, ast.Name)
+            and inner.func.id == "input"
+        ):
+            return True
+        if isinstance(inner, ast.Attribute) and inner.attr == "stdin":
+            return True
+    return False
+
+
 # ---- JavaScript ---------------------------------------------------------------------------
 
+_JS_HEAD = """const _rrm_write = process.stdout.write.bind(process.stdout);
+console.log = console.info = console.debug = console.warn = console.error = () => {};
+"""
 _JS_RUNNER = """
 
 const _rrm_show = (v) => {
@@ -201,7 +230,7 @@ for (let _rrm_i = 0; _rrm_i < _rrm_calls.length; _rrm_i++) {
   let _rrm_line;
   try { _rrm_line = ["ok", _rrm_show(eval(_rrm_calls[_rrm_i])).slice(0, 4000)]; }
   catch (_rrm_e) { _rrm_line = ["error", String(_rrm_e).slice(0, 300)]; }
-  process.stdout.write("\\n{tag}" + JSON.stringify([_rrm_i, ..._rrm_line]) + "\\n");
+  _rrm_write("\\n{tag}" + JSON.stringify([_rrm_i, ..._rrm_line]) + "\\n");
 }
 """
 
@@ -229,9 +258,8 @@ class JavaScript(Language):
         return _close_braces(f"{head}\n{code}")
 
     def harness(self, program: str, cases: list[TestCase], tag: str, per_call: float) -> str:
-        return program + _JS_RUNNER.replace("{calls}", json.dumps([c.call for c in cases])).replace(
-            "{tag}", tag
-        )
+        runner = _JS_RUNNER.replace("{calls}", json.dumps([c.call for c in cases]))
+        return _JS_HEAD + program + runner.replace("{tag}", tag)
 
 
 def _strip_js_exports(code: str) -> str:
@@ -275,6 +303,8 @@ CPP_HEADERS = "".join(
 CPP_PRELUDE = CPP_HEADERS + "using namespace std;\n"
 
 _CPP_SHOW = r"""
+#include <fcntl.h>
+#include <unistd.h>
 namespace rrm {
 inline std::string quote(const std::string& s) {
   std::string o = "\"";
@@ -309,11 +339,17 @@ template <class A, class B> std::string show(const std::pair<A, B>& p) {
 template <class T> std::string show(const std::vector<T>& v) { return seq(v.begin(), v.end()); }
 template <class T> std::string show(const std::set<T>& v) { return seq(v.begin(), v.end()); }
 template <class K, class V> std::string show(const std::map<K, V>& m) { return seq(m.begin(), m.end()); }
+inline int out = 1;  // the harness's own copy of stdout; the program's prints go nowhere
+inline void quiet() {
+  out = dup(1);
+  int nowhere = open("/dev/null", O_WRONLY);
+  if (out >= 0 && nowhere >= 0) dup2(nowhere, 1); else out = 1;
+}
 inline void emit(int i, const char* status, const std::string& text) {
   std::string esc;
   for (char c : text) { if (c == '"' || c == '\\') esc += '\\'; if (c == '\n') { esc += "\\n"; continue; } esc += c; }
-  std::printf("\nTAG[%d, \"%s\", \"%s\"]\n", i, status, esc.c_str());
-  std::fflush(stdout);
+  std::string line = "\nTAG[" + std::to_string(i) + ", \"" + status + "\", \"" + esc + "\"]\n";
+  if (write(out, line.data(), line.size()) < 0) {}
 }
 }
 """
@@ -337,7 +373,7 @@ class Cpp(Language):
         return CPP_PRELUDE + _close_braces(f"{sig.text} {{\n{code}")
 
     def _main(self, cases: list[TestCase]) -> tuple[str, list[int]]:
-        lines = ["int main() {"]
+        lines = ["int main() {", "  rrm::quiet();"]
         at = []
         for i, case in enumerate(cases):
             at.append(len(lines))
@@ -417,10 +453,11 @@ _JAVA_SHOW = r"""
     }
     return quote(v.toString());
   }
+  static final java.io.PrintStream OUT = System.out;  // the program's prints go nowhere
   static void emit(int i, String status, String text) {
     String esc = text.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
-    System.out.print("\nTAG[" + i + ", \"" + status + "\", \"" + esc + "\"]\n");
-    System.out.flush();
+    OUT.print("\nTAG[" + i + ", \"" + status + "\", \"" + esc + "\"]\n");
+    OUT.flush();
   }
 """
 
@@ -439,7 +476,8 @@ class Java(Language):
             return None
         code = re.sub(r"^\s*(?:package|import)\s[^;]*;\s*$", "", code, flags=re.M)
         if re.search(r"\bclass\s+Solution\b", code):
-            body = re.sub(r"\bpublic\s+(class\s+Solution\b)", r"\1", code)
+            # one public class per file: the harness's Main
+            body = re.sub(r"\bpublic\s+((?:final\s+|abstract\s+)*class\s+Solution\b)", r"\1", code)
         elif re.search(rf"\b{re.escape(sig.name)}\s*\([^;{{]*\)\s*(?:throws[^{{]*)?{{", code):
             body = f"class Solution {{\n{code}\n}}"  # a method on its own
         else:  # a bare body, completed from the signature
@@ -453,6 +491,7 @@ class Java(Language):
         lines = [
             "public class Main {",
             "  public static void main(String[] args) {",
+            "    System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));",
             "    Solution _rrm_s = new Solution();",
         ]
         at = []
@@ -512,7 +551,8 @@ class Rust(Language):
     def _main(self, cases: list[TestCase], tag: str) -> tuple[str, list[int]]:
         lines = [
             "fn _rrm_emit(i: usize, status: &str, text: &str) {",
-            f'    println!("\\n{tag}[{{}}, {{:?}}, {{:?}}]", i, status, text);',
+            # on stderr: the program's own prints (stdout) cannot crowd out the results
+            f'    eprintln!("\\n{tag}[{{}}, {{:?}}, {{:?}}]", i, status, text);',
             "}",
             "fn main() {",
             "    std::panic::set_hook(Box::new(|_| {}));",

@@ -195,10 +195,15 @@ def same(got: Any, want: Any, *, strict_types: bool = False) -> bool:
     otherwise (values read from other languages' prints) every sequence is a list."""
     if isinstance(want, bool) or isinstance(got, bool):
         return isinstance(got, bool | int) and isinstance(want, bool | int) and got == want
+    if isinstance(want, int) and isinstance(got, int):
+        return got == want  # exact: 1000000007 is not 1000000008
     if isinstance(want, int | float) and isinstance(got, int | float):
         if isinstance(want, float) and math.isnan(want):
             return isinstance(got, float) and math.isnan(got)
-        return math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9)
+        try:
+            return math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9)
+        except OverflowError:  # an int too large for a float
+            return False
     if isinstance(want, list | tuple) and isinstance(got, list | tuple):
         if strict_types and type(want) is not type(got):
             return False

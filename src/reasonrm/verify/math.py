@@ -86,7 +86,7 @@ class MathVerifier(Verifier):
                 None,
                 f"no decision: none of the judge's {len(computed.answers)} programs printed an answer",
             )
-        compared = await compare(ctx.sandbox, a, b, usable)
+        compared = await compare(ctx.comparer, a, b, usable)
         if compared is None:
             return evidence(
                 None, "no decision: the answers could not be compared (math-verify did not run)"
@@ -126,7 +126,7 @@ class MathVerifier(Verifier):
             return None
         common = Counter(_norm(x) for x in usable).most_common(1)[0][0]
         rival = next(x for x in usable if _norm(x) == common)  # the most common answer
-        compared = await compare(ctx.sandbox, answer, rival, usable)
+        compared = await compare(ctx.comparer, answer, rival, usable)
         if compared is None:
             return None
         if sum(compared["a"]) >= MIN_SUPPORT:
