@@ -39,6 +39,17 @@ def test_continuation_returns_only_the_new_text(llamacpp_engine):
     assert s.text.lstrip().startswith("6"), s.text
 
 
+def test_several_samples_each_continue_the_same_message(llamacpp_engine):
+    """What the checks do: a program opened with a code fence, sampled several times in one
+    request (one prefill); each sample goes on from the fence, none echoes it."""
+    count = [{"role": "user", "content": "Count from 1 to 10, separated by commas."}]
+    chat = [*count, {"role": "assistant", "content": "1, 2, 3, 4, 5,"}]
+    params = SamplingParams(max_tokens=8, temperature=0.7, n=3, seed=1)
+    ((*samples,),) = llamacpp_engine.generate([chat], params)
+    assert len(samples) == 3
+    assert all(s.text.lstrip().startswith("6") for s in samples), [s.text for s in samples]
+
+
 def test_continuation_completes_a_forced_verdict(llamacpp_engine):
     # what verdict forcing does: the cue ends the assistant text, a grammar picks the slot
     rrm = get_protocol("rrm")
