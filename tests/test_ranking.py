@@ -327,3 +327,20 @@ def test_a_probability_judge_gives_soft_outcomes_that_break_a_cycle():
     )
     assert expected[0] == pytest.approx(expected[1]) == pytest.approx(expected[2])  # hard: a cycle
     assert [m.judgment.p_a for m in r.matches] == pytest.approx([0.9, 0.45, 0.55])
+
+
+def test_matches_a_check_settled_say_so():
+    from reasonrm.types import Message, SamplingParams
+
+    def script(chat: list[Message], params: SamplingParams) -> str:
+        if "Write a Python program" in chat[1]["content"]:
+            return "print(25 + 17)\n```"
+        return "\\boxed{Assistant 1}"  # the reading: always the first slot
+
+    answers = ["25 + 17 = 32", "25 + 17 = 42", "25 + 17 = 52", "25 + 17 = 41"]
+    ranking = Ranker(Judge(ScriptedEngine(script), "rrm"), "knockout", seed=0).rank(
+        "What is 25 + 17?", answers
+    )
+    assert answers[ranking.ranking[0]] == "25 + 17 = 42"
+    settled = [m for m in ranking.matches if 1 in (m.a, m.b)]
+    assert settled and all(m.decided_by == "math check" for m in settled)

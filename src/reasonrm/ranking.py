@@ -291,7 +291,8 @@ class Ranker:
         else:
             judgment = await self._judge(Comparison(_prompt(prompt), text_a, text_b))
             winner = {"A": a, "B": b, None: None}[judgment.winner]
-            decided_by = BY_JUDGE
+            # a match a check settled (tests run, an answer computed) says which check
+            decided_by = f"{judgment.decided_by} check" if judgment.decided_by else BY_JUDGE
         if winner is None and rng is not None:
             coin = random.Random(f"{seed}|tiebreak|{round_no}|{a}|{b}")
             winner = coin.choice([a, b])
