@@ -103,3 +103,26 @@ def test_judge_shows_what_the_checks_found(monkeypatch):
     assert off["evidence"] == [] and off["decided_by"] is None
     bad = runner.invoke(cli.app, [*args, "--verify", "magic"])
     assert bad.exit_code == 2 and "unknown verifier 'magic'" in bad.output
+
+
+def test_a_missing_input_file_is_one_line_before_any_model_loads(monkeypatch, tmp_path):
+    def never(spec):
+        raise AssertionError("the engine was opened before the input was checked")
+
+    monkeypatch.setattr(cli, "open_engine", never)
+    missing = str(tmp_path / "missing.jsonl")
+    for args in (
+        ["judge", "--input", missing, "--output", str(tmp_path / "o.jsonl")],
+        ["rank", "--input", missing, "--output", str(tmp_path / "r.jsonl")],
+        ["calibrate", missing],
+    ):
+        result = runner.invoke(cli.app, args)
+        assert result.exit_code == 2 and "no such file" in result.output, args
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def test_version():
+    from reasonrm import __version__
+
+    result = runner.invoke(cli.app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"reasonrm {__version__}"

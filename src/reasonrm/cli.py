@@ -19,6 +19,7 @@ from reasonrm.cli_common import (
     EngineName,
     SpecOptions,
     err,
+    existing_file,
     friendly,
     open_engine,
     out,
@@ -40,6 +41,26 @@ app = typer.Typer(
     help="Reasoning reward models: judge pairs of responses with an LLM that thinks first.",
 )
 models_app = typer.Typer(no_args_is_help=True, help="List, download and verify named models.")
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        from reasonrm import __version__
+
+        out.print(f"reasonrm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Reasoning reward models: judge pairs of responses with an LLM that thinks first."""
+
+
 app.add_typer(models_app, name="models")
 
 
@@ -76,6 +97,8 @@ def judge(
         raise InputError("give either --prompt/--a/--b for one pair, or --input FILE --output FILE")
     if input is not None and output is None:
         raise InputError("--input needs --output (the judgments file; rerun to resume)")
+    if input is not None:
+        existing_file(input)  # before the model loads
     comparison = None
     if single:
         missing = [n for n, v in (("--prompt", prompt), ("--a", a), ("--b", b)) if v is None]
@@ -256,6 +279,7 @@ def calibrate(
     from reasonrm.jsonl import iter_jsonl
     from reasonrm.scoring import sigmoid, slot_prior, write_calibration
 
+    existing_file(input)  # before the model loads
     judge_spec = specs.judge(score="prob", orders="both")
     engine_spec = specs.engine()
     readings = out_file.with_suffix(".judgments.jsonl")
@@ -315,6 +339,7 @@ def rank(
     match is judged in one random order unless --orders says otherwise."""
     from reasonrm.runs import rank_file
 
+    existing_file(input)  # before the model loads
     engine_spec = specs.engine()
     judge_spec = specs.judge().resolve_auto(engine_spec.judged_model(), "random")
     settings = run_settings(judge_spec, engine_spec, method=method.value, rating=rating.value)

@@ -43,6 +43,13 @@ def friendly(command):
     return wrapper
 
 
+def existing_file(path: Path) -> Path:
+    """`path`, checked to be a readable file before any model loads."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+    return path
+
+
 def open_engine(spec: EngineSpec):
     """The engine a spec names; download messages go to stderr."""
     from reasonrm.engines import load_engine

@@ -304,7 +304,7 @@ async def _call(url: str, awaitable):
         raise EngineError(f"{url} did not answer within the timeout") from None
     except openai.APIConnectionError as e:
         raise EngineUnavailableError(
-            f"cannot reach the server at {url}: {e}; is it running?"
+            f"cannot reach the server at {url} ({e}): is it running?"
         ) from None
     except openai.AuthenticationError:
         raise EngineError(
