@@ -13,7 +13,8 @@ from reasonrm.cli import app
 from reasonrm.types import Judgment
 
 runner = CliRunner()
-PAIR = ["--prompt", "What is 2 + 2?", "--a", "2 + 2 = 4.", "--b", "2 + 2 = 5."]
+# not a math or coding pair: these tests read the judge's verdicts, which a check would skip
+PAIR = ["--prompt", "What is the capital of France?", "--a", "Paris.", "--b", "Berlin."]
 SMALL = ["--model", "smollm2-135m", "--max-tokens", "24", "--parallel", "2", "--context", "2048"]
 
 
@@ -63,17 +64,17 @@ def test_judge_readable_output(smollm2_path):
 def _write_pairs(path):
     rows = [
         {"id": "p1", "prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."},
-        {"prompt": "2 + 2?", "a": "5", "b": "4", "label": "B"},
+        {"prompt": "Name a colour.", "a": "Seven.", "b": "Blue.", "label": "B"},
         "{not json",
         {"prompt": "Say hi", "a": "hi"},
         {
             "prompt": [
                 {"role": "user", "content": "Hi!"},
                 {"role": "assistant", "content": "Hello."},
-                {"role": "user", "content": "What is 3 + 3?"},
+                {"role": "user", "content": "What colour is the sky on a clear day?"},
             ],
-            "a": "6",
-            "b": "7",
+            "a": "Blue.",
+            "b": "Green.",
         },
     ]
     path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))

@@ -77,7 +77,7 @@ def test_prompt_over_context_is_a_clear_error(llamacpp_engine):
 
 
 def test_real_judgment_through_llamacpp(llamacpp_engine, judgment_checker):
-    judge = Judge(llamacpp_engine, "rrm", votes=2, orders="both", max_tokens=48)
+    judge = Judge(llamacpp_engine, "rrm", votes=2, orders="both", max_tokens=48, verify="off")
     j = judge.judge(Comparison("What is 2 + 2?", "2 + 2 = 4.", "2 + 2 = 5."))
     assert sorted(s.order for s in j.samples) == ["AB", "AB", "BA", "BA"]
     # 48 tokens is too few for this model to reach a verdict: forcing gives each one, and

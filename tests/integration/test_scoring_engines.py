@@ -57,7 +57,7 @@ def test_openai_engine_reads_the_same_probabilities_over_http(llamacpp_engine, s
 
 
 def test_a_real_probability_judgment_is_consistent(llamacpp_engine):
-    judge = Judge(llamacpp_engine, "direct", score="prob")
+    judge = Judge(llamacpp_engine, "direct", score="prob", verify="off")  # the reading itself
     j = judge.judge(Comparison("What is 2 + 2?", "4", "5"))
     assert [s.order for s in j.samples] == ["AB", "BA"]
     for_a = [logit(s.p_first) * (1 if s.order == "AB" else -1) for s in j.samples]
@@ -97,8 +97,8 @@ def test_the_second_order_reuses_the_prompt_prefix_of_the_first(llamacpp_engine)
 
 
 def test_examples_are_shown_once_per_slot_and_then_read_from_the_cache(llamacpp_engine):
-    judge = Judge(llamacpp_engine, "direct", score="prob", examples="general")
-    plain = Judge(llamacpp_engine, "direct", score="prob")
+    judge = Judge(llamacpp_engine, "direct", score="prob", examples="general", verify="off")
+    plain = Judge(llamacpp_engine, "direct", score="prob", verify="off")
     pairs = [Comparison(f"What is {n} + {n}?", str(2 * n), str(2 * n + 1)) for n in (3, 4)]
     # one after the other, so that each prompt can find the one before it in the cache
     shown, bare = [judge.judge(c) for c in pairs], [plain.judge(c) for c in pairs]

@@ -157,7 +157,7 @@ def test_continuation(smollm2_engine):
 
 
 def test_real_judgment_with_smollm2_gguf(smollm2_engine, judgment_checker):
-    judge = Judge(smollm2_engine, "rrm", votes=1, orders="both", max_tokens=32)
+    judge = Judge(smollm2_engine, "rrm", votes=1, orders="both", max_tokens=32, verify="off")
     j = judge.judge(Comparison("What is 2 + 2?", "4", "5"))
     assert j.error is None
     assert sorted(s.order for s in j.samples) == ["AB", "BA"]
@@ -191,7 +191,7 @@ def test_next_token_probabilities_match_llamacpp(smollm2_engine, llamacpp_engine
                 math.exp(other.logprobs[token]), abs=0.05
             )
     assert ours[0].prompt_tokens > ours[1].prompt_tokens  # each chat's own length, not padded
-    judge = Judge(smollm2_engine, "direct", score="prob")
+    judge = Judge(smollm2_engine, "direct", score="prob", verify="off")
     assert judge.judge(Comparison("What is 2 + 2?", "4", "5")).p_a is not None
 
 
