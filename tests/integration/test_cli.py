@@ -39,18 +39,21 @@ def test_judge_json_through_the_real_entry_point(smollm2_path, judgment_checker)
         "1",
         "--json",
     ]
-    runs = []
-    for _ in range(2):
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
-        runs.append(json.loads(done.stdout))
-    result = runs[0]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
     assert [s["order"] for s in result["samples"]] == ["AB", "BA"]  # both orders by default
     # the winner, votes and verdicts are what the samples' texts say, read back by order
     judgment_checker(Judgment.from_dict(result), "rrm", grammar=True)
     assert result["completion_tokens"] == sum(s["completion_tokens"] for s in result["samples"])
-    # one greedy vote per order with fixed seeds: the same command gives the same judgment
-    assert _without_timings(runs[1]) == _without_timings(result)
+    # one vote with a fixed seed: the same command gives the same judgment. One order only:
+    # the two orders' requests reach the slot in either order, and the second reuses the
+    # first's cached prefix, which moves the numerics enough to change a 135M model's text
+    fixed = [*cmd, "--orders", "fixed"]
+    runs = [subprocess.run(fixed, capture_output=True, text=True, timeout=300) for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr
+    first, second = (_without_timings(json.loads(r.stdout)) for r in runs)
+    assert first == second and len(first["samples"]) == 1
 
 
 def test_judge_readable_output(smollm2_path):
