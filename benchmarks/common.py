@@ -11,7 +11,9 @@ import random
 import re
 import shlex
 import sys
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -19,6 +21,9 @@ from rich.table import Table
 
 from reasonrm import Comparison
 from reasonrm.eval.rewardbench import load
+from reasonrm.eval.runner import RESULTS as RESULTS_FILE
+from reasonrm.eval.runner import row_judgments
+from reasonrm.jsonl import iter_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -96,6 +101,40 @@ def prometheus_value(text: str, name: str, **labels: str) -> float:
         if all(have.get(k) == v for k, v in labels.items()):
             total += float(found.group(2))
     return total
+
+
+def done_keys(out: Path) -> set[str]:
+    """The keys of the rows an evaluation run has already written to `out`."""
+    path = out / RESULTS_FILE
+    return {row["key"] for _, row in iter_jsonl(path)} if path.exists() else set()
+
+
+def read_wall(out: Path) -> dict:
+    """The wall time and pair count of the rows written to `out` so far (out/wall.json)."""
+    path = out / "wall.json"
+    return json.loads(path.read_text()) if path.exists() else {"seconds": 0.0, "pairs": 0}
+
+
+def wall_clock(out: Path, label: str | None = None) -> Callable[[dict], None]:
+    """An `on_row` for the eval runner that adds each new row's wall time to out/wall.json,
+    so that a resumed run adds up; with a label, it prints a progress line per row."""
+    path, wall = out / "wall.json", read_wall(out)
+    last = time.perf_counter()
+
+    def on_row(row: dict) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        wall["seconds"] += now - last
+        wall["pairs"] += len(row_judgments(row))
+        last = now
+        path.write_text(json.dumps(wall))
+        if label:
+            print(
+                f"{label}: {wall['pairs']} pairs, {row.get('subset')} {row.get('correct')}",
+                flush=True,
+            )
+
+    return on_row
 
 
 @contextlib.contextmanager

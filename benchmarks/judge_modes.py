@@ -25,12 +25,21 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from common import MODE_ROWS, previous_figures, report, resumable, source_file, write_result
+from common import (
+    MODE_ROWS,
+    done_keys,
+    previous_figures,
+    read_wall,
+    report,
+    resumable,
+    source_file,
+    wall_clock,
+    write_result,
+)
 from common import SOURCES as ALL_SOURCES
 
 from reasonrm import Judge, load_engine
@@ -219,31 +228,16 @@ def run_mode(args, mode: str, engine, benchmark, keys: set[str], source: Path, w
     judge = Judge(engine, seed=args.seed, concurrency=args.concurrency, **options)
     out_dir = work / mode
     out_dir.mkdir(parents=True, exist_ok=True)
-    wall_path = out_dir / "wall.json"
-    wall = json.loads(wall_path.read_text()) if wall_path.exists() else {"seconds": 0.0, "pairs": 0}
-    done = (
-        {row["key"] for _, row in iter_jsonl(out_dir / RESULTS_FILE)}
-        if (out_dir / RESULTS_FILE).exists()
-        else set()
-    )
+    done = done_keys(out_dir)
     todo = (
         item for item in benchmark.load(str(source)) if item.key in keys and item.key not in done
     )
     if references:
         todo = with_references(todo, references)
 
-    def on_row(row: dict) -> None:  # wall time of new rows only, so a resumed run adds up
-        nonlocal start
-        now = time.perf_counter()
-        wall["seconds"] += now - start
-        wall["pairs"] += len(row_judgments(row))
-        start = now
-        wall_path.write_text(json.dumps(wall))
-
-    start = time.perf_counter()
-    run(todo, judge, out_dir, benchmark.make_row, on_row=on_row)
+    run(todo, judge, out_dir, benchmark.make_row, on_row=wall_clock(out_dir))
     rows = [row for _, row in iter_jsonl(out_dir / RESULTS_FILE) if row["key"] in keys]
-    figures = measure(rows, benchmark, wall)
+    figures = measure(rows, benchmark, read_wall(out_dir))
     figures["settings"] = judge.spec.to_dict()
     return figures
 

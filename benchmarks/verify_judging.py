@@ -27,17 +27,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 from common import (
     RESULTS,
     SOURCES,
+    done_keys,
     previous_figures,
+    read_wall,
     report,
     resumable,
     source_file,
     this_command,
+    wall_clock,
     write_result,
 )
 
@@ -59,28 +61,7 @@ def items_of(benchmark, source: Path, subsets: list[str] | None):
 
 def timed_run(todo, judge: Judge, out: Path, benchmark) -> None:
     """The eval runner, with the wall time of new rows kept in out/wall.json."""
-    wall_path = out / "wall.json"
-    wall = json.loads(wall_path.read_text()) if wall_path.exists() else {"seconds": 0.0, "pairs": 0}
-    start = time.perf_counter()
-
-    def on_row(row: dict) -> None:
-        nonlocal start
-        now = time.perf_counter()
-        wall["seconds"] += now - start
-        wall["pairs"] += len(row_judgments(row))
-        start = now
-        wall_path.write_text(json.dumps(wall))
-        print(
-            f"{out.name}: {wall['pairs']} pairs, {row.get('subset')} {row.get('correct')}",
-            flush=True,
-        )
-
-    run(todo, judge, out, benchmark.make_row, on_row=on_row)
-
-
-def done_keys(out: Path) -> set[str]:
-    path = out / RESULTS_FILE
-    return {row["key"] for _, row in iter_jsonl(path)} if path.exists() else set()
+    run(todo, judge, out, benchmark.make_row, on_row=wall_clock(out, label=out.name))
 
 
 def reuse_readings(
@@ -110,8 +91,7 @@ def measure(rows: list[dict], benchmark, out: Path) -> dict:
     by_check: dict[str, list[int]] = {}
     for j in decided:
         by_check.setdefault(j["decided_by"], []).append(int(j.get("correct") == 1))
-    wall_path = out / "wall.json"
-    wall = json.loads(wall_path.read_text()) if wall_path.exists() else {"seconds": 0, "pairs": 0}
+    wall = read_wall(out)
     official = benchmark.score_rows(rows, None)
     figures = {
         "pairs": len(judgments),
