@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from reasonrm.cli import app
 from reasonrm.errors import InputError
 from reasonrm.eval import get_benchmark, report
+from reasonrm.positions import Positions
 
 runner = CliRunner()
 rewardbench = get_benchmark("rewardbench")
@@ -44,19 +45,20 @@ def test_behaviour_counts_first_slot_wins_invalid_and_tokens():
         row("donotanswer", "1", 0.5, [sample("AB", None, 3, forced=True)], agree=False),
     ]
     b = report.behaviour(rows)
-    assert (b.samples, b.valid, b.first_slot_wins) == (5, 3, 2)
-    assert b.first_slot_rate == pytest.approx(2 / 3)
+    assert (b.samples, b.valid, b.positions.first_slot) == (5, 3, 2)
+    assert b.positions.first_slot_rate == pytest.approx(2 / 3)
     assert b.invalid_rate == pytest.approx(2 / 5)
-    assert (b.forced, b.truncated, b.both_orders, b.orders_agree) == (1, 1, 1, 0)
+    assert (b.forced, b.truncated, b.positions.both_orders, b.positions.flips) == (1, 1, 1, 1)
+    assert b.positions.agreement == 0
     assert b.tokens == [30, 20, 12, 3]
     assert b.invalid_by_subset == {"hep-go": [1, 4], "donotanswer": [1, 1]}
-    assert b.first_by_subset == {"hep-go": [2, 3], "donotanswer": [0, 0]}
+    assert b.by_subset == {"hep-go": Positions(3, 2, 0, 0), "donotanswer": Positions(0, 0, 1, 1)}
 
 
 def test_behaviour_reads_items_of_several_judgments():
     judgments = [{"samples": [sample("AB", "A")], "orders_agree": None}] * 9
     b = report.behaviour([{"subset": "chat", "id": "1", "correct": 1, "judgments": judgments}])
-    assert (b.samples, b.first_slot_wins, len(b.tokens)) == (9, 9, 9)
+    assert (b.samples, b.positions.first_slot, len(b.tokens)) == (9, 9, 9)
 
 
 def test_pairs_a_check_decided_are_counted_apart():

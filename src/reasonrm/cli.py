@@ -209,8 +209,8 @@ def _judge_file(judge_: Judge, input: Path, output: Path, settings: dict) -> Non
         summary += (
             f"; {run.malformed} malformed rows and {run.failed} failed judgments (see 'error')"
         )
-    if run.position_note():
-        summary += f"\nposition: {run.position_note()}"
+    if run.positions.note():
+        summary += f"\nposition: {run.positions.note()}"
     err.print(summary)
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from reasonrm.engines.base import map_in_order
 from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
 from reasonrm.jsonl import ResumableWriter, iter_jsonl, latest_by
-from reasonrm.types import shown_first_won
+from reasonrm.positions import Positions
 
 if TYPE_CHECKING:  # only judge_file and rank_file need them, and only as types
     from reasonrm.judge import Judge
@@ -107,40 +107,11 @@ class FileRun:
     labelled: int = 0
     correct: int = 0
     errors: list[str] = field(default_factory=list)
-    verdicts: int = 0  # valid verdicts (votes, or per-order readings) of the judgments
-    first_slot: int = 0  # of them, for the response shown first
-    both_orders: int = 0  # judgments read in both orders
-    flips: int = 0  # of them, the two orders named different responses
+    positions: Positions = field(default_factory=Positions)  # who won by slot, order flips
 
     @property
     def accuracy(self) -> float | None:
         return self.correct / self.labelled if self.labelled else None
-
-    def count_positions(self, judgment: Row) -> None:
-        """Position diagnostics: who won by slot, and whether the orders agreed."""
-        for sample in judgment.get("samples") or []:
-            won = shown_first_won(sample)
-            if won is not None:
-                self.verdicts += 1
-                self.first_slot += won
-        if judgment.get("orders_agree") is not None:
-            self.both_orders += 1
-            self.flips += not judgment["orders_agree"]
-
-    def position_note(self) -> str:
-        """E.g. 'the first slot won 83% of 374 verdicts; the orders disagreed on 40% of 187 pairs'."""
-        parts = []
-        if self.verdicts:
-            parts.append(
-                f"the response shown first won {self.first_slot / self.verdicts:.0%} of "
-                f"{self.verdicts} verdicts"
-            )
-        if self.both_orders:
-            parts.append(
-                f"the two orders disagreed on {self.flips / self.both_orders:.0%} of "
-                f"{self.both_orders} pairs"
-            )
-        return "; ".join(parts)
 
 
 def _row_id(row: Any) -> str | None:
@@ -186,7 +157,7 @@ def _run_file(
             stats.failed += 1
         else:
             if judgments:
-                stats.count_positions(result)
+                stats.positions.add(result)
             if result.get("correct") is not None:
                 stats.labelled += 1
                 stats.correct += bool(result["correct"])

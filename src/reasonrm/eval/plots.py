@@ -62,11 +62,9 @@ def draw(report: Report, out_dir: Path) -> list[str]:
         "accuracy",
         accuracy,
     )
-    first = {
-        s: Estimate(won / valid if valid else None)
-        for s, (won, valid) in sorted(b.first_by_subset.items())
+    first = {"[all]": Estimate(b.positions.first_slot_rate)} | {
+        s: Estimate(p.first_slot_rate) for s, p in sorted(b.by_subset.items())
     }
-    first = {"[all]": Estimate(b.first_slot_rate)} | first
     _bars(
         plt,
         out_dir / "position_bias.png",

@@ -19,7 +19,7 @@ from reasonrm.errors import InputError
 from reasonrm.eval.base import Benchmark
 from reasonrm.eval.results import read_results, score_rows
 from reasonrm.eval.runner import RESULTS, row_judgments
-from reasonrm.types import shown_first_won
+from reasonrm.positions import Positions
 
 Interval = tuple[float, float]
 
@@ -44,44 +44,36 @@ class Behaviour:
     """How the judge behaved, counted over its samples (votes)."""
 
     samples: int = 0
-    valid: int = 0
-    first_slot_wins: int = 0
+    positions: Positions = field(default_factory=Positions)  # valid verdicts, first slot, flips
     forced: int = 0
     truncated: int = 0
     errors: int = 0
-    both_orders: int = 0  # judgments with both orders
-    orders_agree: int = 0
     tokens: list[int] = field(default_factory=list)  # completion tokens per judgment
     #: verified judging, per check: [pairs it decided, of them right (labelled)]
     decided: dict[str, list[int]] = field(default_factory=dict)
     checked: int = 0  # judgments a check applied to
     scored: list[tuple[float, str]] = field(default_factory=list)  # (p_a, label), prob modes
     invalid_by_subset: dict[str, list[int]] = field(default_factory=dict)  # [invalid, samples]
-    first_by_subset: dict[str, list[int]] = field(default_factory=dict)  # [first wins, valid]
+    by_subset: dict[str, Positions] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> int:
+        return self.positions.verdicts
 
     @property
     def invalid_rate(self) -> float | None:
         return (self.samples - self.valid) / self.samples if self.samples else None
-
-    @property
-    def first_slot_rate(self) -> float | None:
-        return self.first_slot_wins / self.valid if self.valid else None
-
-    @property
-    def agreement(self) -> float | None:
-        return self.orders_agree / self.both_orders if self.both_orders else None
 
 
 def behaviour(rows: Sequence[dict[str, Any]]) -> Behaviour:
     b = Behaviour()
     for row in rows:
         invalid = b.invalid_by_subset.setdefault(row["subset"], [0, 0])
-        first = b.first_by_subset.setdefault(row["subset"], [0, 0])
+        subset = b.by_subset.setdefault(row["subset"], Positions())
         for j in row_judgments(row):
             b.errors += bool(j.get("error"))
-            if j.get("orders_agree") is not None:
-                b.both_orders += 1
-                b.orders_agree += bool(j["orders_agree"])
+            b.positions.add(j)
+            subset.add(j)
             if j.get("p_a") is not None and j.get("label") in ("A", "B"):
                 b.scored.append((j["p_a"], j["label"]))
             b.checked += bool(j.get("evidence"))
@@ -100,14 +92,7 @@ def behaviour(rows: Sequence[dict[str, Any]]) -> Behaviour:
                 invalid[1] += 1
                 b.forced += bool(s.get("forced"))
                 b.truncated += s.get("finish_reason") == "length"
-                if s["verdict"] is None:
-                    invalid[0] += 1
-                    continue
-                b.valid += 1
-                first[1] += 1
-                won_first = bool(shown_first_won(s))
-                b.first_slot_wins += won_first
-                first[0] += won_first
+                invalid[0] += s["verdict"] is None
     return b
 
 
@@ -245,13 +230,13 @@ def markdown(report: Report) -> str:
         "",
         "## Position bias",
         "",
-        f"The response shown first won {_percent(b.first_slot_rate)} of {b.valid} valid votes "
+        f"The response shown first won {_percent(b.positions.first_slot_rate)} of {b.valid} valid votes "
         "(an unbiased judge: 50% when each response is shown first equally often).",
     ]
-    if b.both_orders:
+    if b.positions.both_orders:
         lines.append(
-            f"Judged in both orders, the two orders agreed on {_percent(b.agreement)} of "
-            f"{b.both_orders} comparisons."
+            f"Judged in both orders, the two orders agreed on {_percent(b.positions.agreement)} of "
+            f"{b.positions.both_orders} comparisons."
         )
     lines += ["", "![position bias](position_bias.png)", ""]
     if b.scored:

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: F401 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily
 
+from reasonrm.positions import Positions
 from reasonrm.types import Judgment
 
 # judging takes seconds to minutes, so the buckets reach far past the usual web ones
@@ -92,13 +93,11 @@ class Metrics:
             self.prompt_tokens.inc(j.prompt_tokens)
             self.completion_tokens.inc(j.completion_tokens)
             self.invalid_verdicts.inc(j.votes.get("invalid", 0))
-            for sample in j.samples:
-                if sample.verdict.winner is not None:
-                    self.verdicts.inc()
-                    self.first_slot.inc((sample.order == "AB") == (sample.verdict.winner == "A"))
-            if j.orders_agree is not None:
-                self.both_orders.inc()
-                self.order_flips.inc(not j.orders_agree)
+            positions = Positions().add(j.to_dict())
+            self.verdicts.inc(positions.verdicts)
+            self.first_slot.inc(positions.first_slot)
+            self.both_orders.inc(positions.both_orders)
+            self.order_flips.inc(positions.flips)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
