@@ -61,7 +61,7 @@ from common import (
 )
 
 from reasonrm import Judge, load_engine
-from reasonrm.engines.models import sha256_file
+from reasonrm.models import sha256_file
 from reasonrm.protocols import get_protocol
 from reasonrm.runs import judge_file
 from reasonrm.scoring import logit

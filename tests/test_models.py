@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from reasonrm.engines import models
+from reasonrm import models
 from reasonrm.errors import CorruptModelError, InputError, ModelFetchError, UnknownModelError
 
 # A well-formed GGUF header (version 3, 1 tensor, 2 metadata entries), then filler.

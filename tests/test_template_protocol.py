@@ -149,7 +149,7 @@ def test_the_cli_judges_with_a_template_and_resume_refuses_an_edit(tmp_path, mon
 
 
 def test_a_pointwise_template_reproduces_the_built_in_rating(tmp_path):
-    from reasonrm import pointwise
+    from reasonrm.protocols import pointwise
 
     user = "## Query\n\n{question}\n\n## Response\n\n{response}\n\nRate the response from 1 to 9."
     spec = {

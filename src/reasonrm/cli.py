@@ -275,8 +275,8 @@ def calibrate(
     """Measure the judge's slot prior: its mean first-slot log-odds over both orders of the
     pairs in INPUT, for `--score calibrated --calibration FILE`. The readings go to
     OUT.judgments.jsonl, so an interrupted run resumes."""
-    from reasonrm.engines.models import DEFAULT_MODEL
     from reasonrm.jsonl import iter_jsonl
+    from reasonrm.models import DEFAULT_MODEL
     from reasonrm.scoring import sigmoid, slot_prior, write_calibration
 
     existing_file(input)  # before the model loads
@@ -607,7 +607,7 @@ def eval_report(
 @models_app.command("list")
 def models_list() -> None:
     """Named models and whether they are downloaded."""
-    from reasonrm.engines import models
+    from reasonrm import models
 
     table = Table("name", "model", "size", "downloaded", "path")
     for spec in models.REGISTRY.values():
@@ -625,7 +625,7 @@ def models_list() -> None:
 @friendly
 def models_pull(name: str) -> None:
     """Download, assemble and sha256-verify a named model."""
-    from reasonrm.engines import models
+    from reasonrm import models
 
     path = models.pull(name, progress=lambda msg: err.print(msg, highlight=False))
     out.print(f"{name}: {path}")
@@ -635,7 +635,7 @@ def models_pull(name: str) -> None:
 @friendly
 def models_verify(name: str) -> None:
     """Recompute a downloaded model's sha256 against the registry."""
-    from reasonrm.engines import models
+    from reasonrm import models
 
     path = models.verify(name)
     out.print(f"{name}: sha256 OK ({path})")

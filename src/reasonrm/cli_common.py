@@ -82,7 +82,7 @@ class SpecOptions:
     def _stored_prior(self, picked: dict[str, Any], fill: dict[str, Any]) -> float:
         """The slot prior in the --calibration file, refused if it was measured for another
         model, protocol, reading or reference setting."""
-        from reasonrm.engines.models import DEFAULT_MODEL
+        from reasonrm.models import DEFAULT_MODEL
         from reasonrm.scoring import read_calibration
 
         if picked.get("slot_prior") is not None:

@@ -12,12 +12,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import fields, replace
 from typing import Any, Literal
 
-from reasonrm import pointwise
 from reasonrm.engines.base import Engine, map_in_order, run_sync
 from reasonrm.errors import EngineUnavailableError, InputError, ReasonRMError
 from reasonrm.examples import example_turns, load_examples, with_examples
 from reasonrm.memo import Memo
-from reasonrm.protocols import Protocol, get_protocol
+from reasonrm.protocols import Protocol, get_protocol, pointwise
 from reasonrm.protocols.base import NO_VERDICT, TRUNCATED
 from reasonrm.sandbox import Sandbox, open_sandbox
 from reasonrm.scoring import LabelReader, combine, logit, sigmoid

@@ -313,7 +313,7 @@ class JudgeSpec(_Spec):
         the model is not one we measured."""
         if self.score != "auto":
             return self
-        from reasonrm.engines.models import REGISTRY
+        from reasonrm.models import REGISTRY
         from reasonrm.protocols import get_protocol
 
         if getattr(get_protocol(self.protocol), "kind", "pairwise") == "pointwise":
@@ -424,7 +424,7 @@ class EngineSpec(_Spec):
     def judged_model(self) -> str | None:
         """The registry name of the judging model where it is known: llama.cpp without a
         model runs the embedded default; a server serves whatever it serves."""
-        from reasonrm.engines.models import DEFAULT_MODEL
+        from reasonrm.models import DEFAULT_MODEL
 
         return self.model or (DEFAULT_MODEL if self.resolved().engine == "llamacpp" else None)
 
@@ -440,7 +440,7 @@ class EngineSpec(_Spec):
         this model, so that a run records float32 or bfloat16, never "auto"."""
         if self.dtype != "auto" or not self.model:
             return self.dtype
-        from reasonrm.engines.transformers import auto_dtype  # torch-free at import
+        from reasonrm.models import auto_dtype
 
         return auto_dtype(self.model)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from reasonrm.engines import models
+from reasonrm import models
 from reasonrm.protocols import get_protocol
 from reasonrm.types import Judgment
 

@@ -42,7 +42,7 @@ def test_a_gguf_cut_off_after_its_header(tmp_path, smollm2_path):
 
 
 def test_a_registry_model_damaged_in_the_cache_is_refused(tmp_path, smollm2_path, monkeypatch):
-    from reasonrm.engines import models
+    from reasonrm import models
 
     monkeypatch.setenv("REASONRM_CACHE", str(tmp_path / "cache"))
     cached = models.model_path("smollm2-135m")

@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 
 from reasonrm.engines.base import Engine, split_n, strip_echo, top_logprobs
-from reasonrm.engines.models import DEFAULT_MODEL, resolve_gguf
 from reasonrm.errors import (
     ContextLengthError,
     CorruptModelError,
     EngineError,
     MissingDependencyError,
 )
+from reasonrm.models import DEFAULT_MODEL, resolve_gguf
 from reasonrm.types import Message, NextToken, Sample, SamplingParams
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from reasonrm.engines.base import Engine, is_continuation, top_logprobs
-from reasonrm.engines.models import REGISTRY, resolve_gguf
 from reasonrm.errors import (
     ContextLengthError,
     InputError,
@@ -21,6 +20,7 @@ from reasonrm.errors import (
     UnknownEngineError,
     UnknownModelError,
 )
+from reasonrm.models import auto_dtype, is_gguf, resolve_gguf
 from reasonrm.specs import DTYPES
 from reasonrm.types import Message, NextToken, Sample, SamplingParams
 
@@ -314,17 +314,6 @@ def resolve_device(device: str) -> str:
     if named.type == "mps" and not torch.backends.mps.is_available():
         raise InputError(f"device {device!r}: this torch sees no Apple GPU; use --device cpu")
     return device
-
-
-def is_gguf(model: str) -> bool:
-    """A registry name or a .gguf path: transformers loads it from the GGUF file."""
-    return model in REGISTRY or Path(model).expanduser().suffix == ".gguf"
-
-
-def auto_dtype(model: str) -> str:
-    """What dtype "auto" means: float32 for GGUF files (transformers keeps their weights
-    packed and computes in float32), bfloat16 for checkpoint folders."""
-    return "float32" if is_gguf(model) else "bfloat16"
 
 
 def locate_checkpoint(model: str) -> tuple[str, dict]:

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reasonrm.errors import MissingDependencyError
+from reasonrm.eval.estimate import Estimate
 
 if TYPE_CHECKING:
-    from reasonrm.eval.report import Estimate, Report
+    from reasonrm.eval.report import Report
 
 
 def _pyplot():
@@ -49,7 +50,6 @@ def _bars(plt, path: Path, title: str, xlabel: str, values: dict[str, Estimate],
 
 def draw(report: Report, out_dir: Path) -> list[str]:
     """Writes accuracy.png, position_bias.png, tokens.png and invalid.png; returns the names."""
-    from reasonrm.eval.report import Estimate
 
     plt = _pyplot()
     b = report.behaviour

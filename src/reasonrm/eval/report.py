@@ -17,26 +17,12 @@ from typing import Any
 
 from reasonrm.errors import InputError
 from reasonrm.eval.base import Benchmark
+from reasonrm.eval.estimate import Estimate
 from reasonrm.eval.results import read_results, score_rows
 from reasonrm.eval.runner import RESULTS, row_judgments
 from reasonrm.positions import Positions
 
 Interval = tuple[float, float]
-
-
-@dataclass
-class Estimate:
-    value: float | None
-    low: float | None = None
-    high: float | None = None
-    n: int = 0
-
-    def text(self) -> str:
-        if self.value is None:
-            return "n/a"
-        if self.low is None:
-            return f"{self.value:.3f}"
-        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
 
 
 @dataclass

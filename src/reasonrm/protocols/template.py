@@ -130,7 +130,7 @@ class TemplateProtocol(Protocol):
 
     def _pointwise(self, spec: dict[str, Any], found: set[str], where: str) -> None:
         """A rating template: one {response}, and the labels read after the prefix."""
-        from reasonrm.pointwise import RatingFormat
+        from reasonrm.protocols.pointwise import RatingFormat
 
         if "response" not in found or found & {"a", "b"}:
             raise InputError(

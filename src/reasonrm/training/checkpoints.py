@@ -53,7 +53,7 @@ def _smollm2_tokenizer_files() -> Path:
 
     from transformers import AutoTokenizer
 
-    from reasonrm.engines.models import resolve_gguf
+    from reasonrm.models import resolve_gguf
 
     gguf = resolve_gguf("smollm2-135m")
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)

@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from reasonrm.engines.models import REGISTRY, resolve_gguf
 from reasonrm.errors import InputError, MissingDependencyError
+from reasonrm.models import REGISTRY, resolve_gguf
 from reasonrm.training.config import SAVED_CONFIG
 
 # each tensor type: the gguf library's names for its matrices and for the file as a whole

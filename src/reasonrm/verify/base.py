@@ -12,11 +12,13 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reasonrm.engines.base import Engine
 from reasonrm.sandbox.base import Sandbox
 from reasonrm.types import Comparison, Evidence, Label, Message, Sample, SamplingParams
+
+if TYPE_CHECKING:
+    from reasonrm.engines.base import Engine
 
 #: p_a of a pair a check decided: decided pairs are right about this often (measured in
 #: docs/verification.md), so a GRPO reward of 2p - 1 says "checked" at full strength

@@ -275,3 +275,14 @@ def resolve_gguf(name_or_path: str, progress: Callable[[str], None] | None = Non
             raise UnknownModelError(f"no such GGUF file: {path}")
     check_gguf(path)
     return path
+
+
+def is_gguf(model: str) -> bool:
+    """A registry name or a .gguf path: transformers loads it from the GGUF file."""
+    return model in REGISTRY or Path(model).expanduser().suffix == ".gguf"
+
+
+def auto_dtype(model: str) -> str:
+    """What dtype "auto" means: float32 for GGUF files (transformers keeps their weights
+    packed and computes in float32), bfloat16 for checkpoint folders."""
+    return "float32" if is_gguf(model) else "bfloat16"
