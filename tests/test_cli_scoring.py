@@ -224,3 +224,16 @@ def test_calibrate_with_the_judges_own_reference_records_it(monkeypatch, tmp_pat
     assert runner.invoke(cli.app, [*args, "--reference", "self"]).exit_code == 0
     refused = runner.invoke(cli.app, args)
     assert refused.exit_code == 2 and "reference 'self', not 'none'" in refused.output
+
+
+def test_train_evaluate_offers_only_the_scores_it_reads():
+    """Its --score lists vote and prob, the two it reads; another is refused by the parser
+    before anything loads."""
+    shown = runner.invoke(cli.app, ["train", "evaluate", "--help"], terminal_width=200)
+    assert (
+        "<vote|prob>" in shown.output and "calibrated" not in shown.output.split("--score")[1][:40]
+    )
+    refused = runner.invoke(
+        cli.app, ["train", "evaluate", "x.gguf", "--data", "d", "--score", "pointwise"]
+    )
+    assert refused.exit_code == 2 and "Invalid value for '--score'" in refused.output

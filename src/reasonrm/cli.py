@@ -373,7 +373,7 @@ def _ranker(engine, judge_spec, method: MethodName, rating: RatingName):
 @friendly
 @spec_options(
     overrides={
-        "model": {"flag": "--judge", "help": "Judge model (default: the default model)."},
+        "model": {"help": "Judge model (default: the default model)."},
         "engine": {"help": "Judge backend (auto: as for the other commands)."},
     }
 )
@@ -455,22 +455,6 @@ eval_app = typer.Typer(no_args_is_help=True, help="Evaluate a judge on reward-mo
 app.add_typer(eval_app, name="eval")
 # the benchmarks by command-line name: one registry, reasonrm.eval.BENCHMARKS
 BENCHMARK_HELP = " | ".join(BENCHMARKS)
-RUN_SETTINGS = (
-    "benchmark",
-    "data",
-    "model",
-    "engine",
-    "protocol",
-    "votes",
-    "orders",
-    "adaptive",
-    "seed",
-    "max_tokens",
-    "temperature",
-    "force_verdict",
-    "limit",
-    "sample",
-)
 
 
 @eval_app.command("run")

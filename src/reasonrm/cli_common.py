@@ -115,8 +115,8 @@ def _option_parameter(f, override: dict[str, Any]) -> inspect.Parameter:
     default = override.get("default", f.default)
     help_text = override.get("help", meta["help"])
     flag = override.get("flag", "--" + f.name.replace("_", "-"))
-    if meta.get("choices"):
-        kind: Any = StrEnum(f"{f.name.title()}Choice", {c: c for c in meta["choices"]})
+    if choices := override.get("choices", meta.get("choices")):
+        kind: Any = StrEnum(f"{f.name.title()}Choice", {c: c for c in choices})
         default = None if default is None else kind(default)
     else:
         kind = _TYPES[f.type.split(" | ")[0]]
@@ -152,8 +152,8 @@ def spec_options(
     overrides: dict[str, dict[str, Any]] | None = None,
 ):
     """Give a command the JudgeSpec and EngineSpec fields as options (all, or the named
-    ones) and pass it `specs: SpecOptions`. `overrides` changes a field's default, help or
-    flag for this command (e.g. {"model": {"flag": "--teacher"}})."""
+    ones) and pass it `specs: SpecOptions`. `overrides` changes a field's default, help,
+    flag or choices for this command (e.g. {"model": {"flag": "--teacher"}})."""
     overrides = overrides or {}
     chosen = [
         f

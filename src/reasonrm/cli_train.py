@@ -29,6 +29,7 @@ from reasonrm.cli_common import (
 )
 from reasonrm.errors import InputError
 from reasonrm.jsonl import check_settings, check_settings_file
+from reasonrm.training.evaluate import SCORES as EVALUATE_SCORES
 
 train_app = typer.Typer(
     no_args_is_help=True,
@@ -368,6 +369,7 @@ def _default_results(checkpoint: str, data: Path) -> Path:
         "max_tokens": {"help": "Token budget per row (default: the protocol's)."},
         "score": {
             "default": "vote",
+            "choices": EVALUATE_SCORES,
             "help": "vote: one greedy verdict per row; prob: the verdict's probability "
             "(both orders combined per pair, and calibrated).",
         },

@@ -70,7 +70,7 @@ def test_rank_file_with_knockout_and_elo_resumes_and_reports_bad_lines(smollm2_p
 
 def test_best_of_n_with_one_model_as_policy_and_judge(smollm2_path):
     args = ["best-of-n", "--prompt", "Give one word that rhymes with cat.", "--n", "4"]
-    args += ["--judge", "smollm2-135m", "--policy-max-tokens", "12"]  # the policy: the same model
+    args += ["--model", "smollm2-135m", "--policy-max-tokens", "12"]  # the policy: the same model
     result = runner.invoke(app, [*args, *SMALL[2:], "--json"])
     assert result.exit_code == 0, result.output
     d = json.loads(result.stdout)
