@@ -102,3 +102,13 @@ def test_an_import_inside_a_function_is_an_edge():
     assert "reasonrm.models" in graph["reasonrm.specs"]
     # engines/base.py names EngineSpec for type checking only: not an edge
     assert "reasonrm.specs" not in graph["reasonrm.engines.base"]
+
+
+def test_engine_names_come_from_one_list_that_matches_the_registry():
+    """specs.py sits below the engines, so it names them; the registry must hold the same."""
+    from reasonrm.cli_common import EngineName
+    from reasonrm.engines import ENGINES
+    from reasonrm.specs import ENGINE_CHOICES
+
+    assert ("auto", *ENGINES.names()) == ENGINE_CHOICES
+    assert [e.value for e in EngineName] == ENGINES.names()

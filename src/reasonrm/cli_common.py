@@ -16,16 +16,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from reasonrm.errors import InputError, ReasonRMError
-from reasonrm.specs import EngineSpec, JudgeSpec
+from reasonrm.specs import ENGINE_CHOICES, EngineSpec, JudgeSpec
 
 out = Console()
 err = Console(stderr=True)
 
 
-class EngineName(StrEnum):  # best-of-n's --policy-engine
-    llamacpp = "llamacpp"
-    openai = "openai"
-    transformers = "transformers"
+# best-of-n's --policy-engine: the engines by name, without "auto"
+EngineName = StrEnum("EngineName", {name: name for name in ENGINE_CHOICES if name != "auto"})
 
 
 def friendly(command):
