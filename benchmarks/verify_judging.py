@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import time
 from pathlib import Path
 
 from common import (
@@ -49,6 +51,7 @@ from reasonrm.eval.runner import RESULTS as RESULTS_FILE
 from reasonrm.eval.runner import EvalItem, row_judgments, run, select
 from reasonrm.jsonl import iter_jsonl
 from reasonrm.runs import ResumableRun
+from reasonrm.verify import get_verifier, verifier_names
 
 ROWS = RESULTS / "rows" / "verify_judging"
 
@@ -139,6 +142,23 @@ def support_table(judgments: list[dict]) -> dict[str, dict[str, int]]:
     return table
 
 
+def applies_cost(items: dict[str, EvalItem]) -> dict:
+    """What deciding which checks apply costs, with no model: the part of verification every
+    pair pays, where no check applies too (median of three passes over the sample)."""
+    verifiers = [get_verifier(name) for name in verifier_names("auto")]
+    comparisons = [c for item in items.values() for c in item.comparisons]
+    passes = []
+    for _ in range(3):
+        start = time.perf_counter()
+        applied = sum(any(v.applies(c) for v in verifiers) for c in comparisons)
+        passes.append(time.perf_counter() - start)
+    return {
+        "pairs": len(comparisons),
+        "a_check_applies": applied,
+        "ms_per_pair": round(1000 * statistics.median(passes) / max(len(comparisons), 1), 3),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -170,6 +190,8 @@ def main() -> None:
     result_name = f"verify_judging_{name.replace('-', '_')}"
     figures = previous_figures(result_name)
     items = {item.key: item for item in items_of(benchmark, source, subsets) if item.key in keys}
+    figures["applies"] = applies_cost(items)
+    print(f"which checks apply: {figures['applies']}", flush=True)
     engine = load_engine("llamacpp", args.model, parallel=args.parallel, context=args.context)
     with resumable(work), engine:
         for mode in args.runs.split(","):
@@ -201,10 +223,16 @@ def main() -> None:
             "s/pair (new rows)": f["seconds_per_pair"],
         }
         for mode, f in figures.items()
+        if mode in ("auto", "off")
     ]
     report(f"{name}: {len(keys)} items, {args.model}", table)
     print(
-        json.dumps({"benchmark": result_name, "runs": {m: figures[m]["accuracy"] for m in figures}})
+        json.dumps(
+            {
+                "benchmark": result_name,
+                "runs": {m: figures[m]["accuracy"] for m in ("auto", "off") if m in figures},
+            }
+        )
     )
 
 

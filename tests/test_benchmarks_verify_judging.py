@@ -52,3 +52,9 @@ def test_the_off_run_reuses_readings_and_reads_decided_pairs_anew(tmp_path):
     assert figures["decided"] == 1 and figures["decided_accuracy"] == 1.0
     assert figures["decided_by"] == {"math": {"pairs": 1, "right": 1}}
     assert figures["math_support"]["2"] == {"right": 1, "wrong": 0}
+
+
+def test_the_cost_of_choosing_checks_counts_the_pairs_a_check_applies_to():
+    cost = verify_judging.applies_cost({item.key: item for item in items()})
+    assert (cost["pairs"], cost["a_check_applies"]) == (2, 1)  # the sum, not the greeting
+    assert cost["ms_per_pair"] > 0
