@@ -27,7 +27,7 @@ def patch_engine(monkeypatch):
         seen.append(spec)
         return ScriptedEngine(content_judge, scores=content_scores)
 
-    monkeypatch.setattr(cli, "open_engine", fake)
+    monkeypatch.setattr(cli.common, "open_engine", fake)
     return seen
 
 
@@ -90,7 +90,7 @@ def test_judge_shows_what_the_checks_found(monkeypatch):
         return content_judge(chat, params)
 
     monkeypatch.setattr(
-        cli, "open_engine", lambda spec: ScriptedEngine(checked, scores=content_scores)
+        cli.common, "open_engine", lambda spec: ScriptedEngine(checked, scores=content_scores)
     )
     args = ["judge", "--prompt", "What is 25 + 17?", "--a", "25 + 17 = 52", "--b", "25 + 17 = 42"]
     shown = runner.invoke(cli.app, args)
@@ -109,7 +109,7 @@ def test_a_missing_input_file_is_one_line_before_any_model_loads(monkeypatch, tm
     def never(spec):
         raise AssertionError("the engine was opened before the input was checked")
 
-    monkeypatch.setattr(cli, "open_engine", never)
+    monkeypatch.setattr(cli.common, "open_engine", never)
     missing = str(tmp_path / "missing.jsonl")
     for args in (
         ["judge", "--input", missing, "--output", str(tmp_path / "o.jsonl")],

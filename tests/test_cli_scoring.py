@@ -16,7 +16,7 @@ runner = CliRunner()
 
 
 def patch_engine(monkeypatch, **engine):
-    monkeypatch.setattr(cli, "open_engine", lambda spec: ScriptedEngine(**engine))
+    monkeypatch.setattr(cli.common, "open_engine", lambda spec: ScriptedEngine(**engine))
 
 
 def pairs_file(tmp_path, n=6):

@@ -110,7 +110,7 @@ def test_the_cli_judges_with_examples_and_resume_refuses_an_edited_file(tmp_path
     import reasonrm.cli as cli
 
     engine = ScriptedEngine(scores=probs_for_first_slot)
-    monkeypatch.setattr(cli, "open_engine", lambda spec: engine)
+    monkeypatch.setattr(cli.common, "open_engine", lambda spec: engine)
     examples = rows_file(tmp_path, [{"prompt": "2+2?", "chosen": "4", "rejected": "5"}])
     rows = rows_file(tmp_path, [{"prompt": "q", "a": "bad x", "b": "y"}], "pairs.jsonl")
     out = tmp_path / "out.jsonl"

@@ -106,7 +106,7 @@ def test_an_import_inside_a_function_is_an_edge():
 
 def test_engine_names_come_from_one_list_that_matches_the_registry():
     """specs.py sits below the engines, so it names them; the registry must hold the same."""
-    from reasonrm.cli_common import EngineName
+    from reasonrm.cli.common import EngineName
     from reasonrm.engines import ENGINES
     from reasonrm.specs import ENGINE_CHOICES
 

@@ -16,7 +16,7 @@ from fakes import GatedEngine, ScriptedEngine, content_judge, quality_judge
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
-import reasonrm.cli_serve as cli_serve
+import reasonrm.cli.serve as cli_serve
 from reasonrm.cli import app as cli_app
 from reasonrm.errors import ContextLengthError, EngineUnavailableError
 from reasonrm.judge import Judge
@@ -621,7 +621,7 @@ def test_serve_without_the_extra_names_the_install_command(monkeypatch):
 def test_serve_builds_the_app_from_its_flags_and_closes_the_engine(monkeypatch):
     engine = GatedEngine(content_judge, capacity=3)
     seen = {}
-    monkeypatch.setattr(cli_serve, "open_engine", lambda *args: engine)
+    monkeypatch.setattr(cli_serve.common, "open_engine", lambda *args: engine)
     monkeypatch.setattr(
         cli_serve,
         "_run",
@@ -643,7 +643,7 @@ def test_serve_builds_the_app_from_its_flags_and_closes_the_engine(monkeypatch):
 
 
 def test_serve_refuses_an_empty_api_key_variable_before_loading_a_model(monkeypatch):
-    monkeypatch.setattr(cli_serve, "open_engine", lambda *a: pytest.fail("engine opened"))
+    monkeypatch.setattr(cli_serve.common, "open_engine", lambda *a: pytest.fail("engine opened"))
     monkeypatch.delenv("RRM_NO_KEY", raising=False)
     result = runner.invoke(cli_app, ["serve", "--api-key-env", "RRM_NO_KEY"])
     assert result.exit_code == 2 and "RRM_NO_KEY" in result.output

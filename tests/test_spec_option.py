@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent(
     from typer.testing import CliRunner
 
     import reasonrm.cli as cli
-    import reasonrm.cli_serve as cli_serve
+    import reasonrm.cli.serve as cli_serve
     from fakes import ScriptedEngine, content_judge
     from reasonrm.judge import Judge
     from reasonrm.specs import JudgeSpec
@@ -40,8 +40,7 @@ SCRIPT = textwrap.dedent(
         engines.append(ScriptedEngine(content_judge))
         return engines[-1]
 
-    cli.open_engine = fake_engine
-    cli_serve.open_engine = fake_engine
+    cli.common.open_engine = fake_engine
     for command in (["judge"], ["rank"], ["best-of-n"], ["eval", "run"], ["serve"]):
         result = runner.invoke(cli.app, [*command, "--help"], env={"COLUMNS": "200"})
         report[" ".join(command)] = "--nudge" in result.output

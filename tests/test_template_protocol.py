@@ -133,7 +133,7 @@ def test_the_cli_judges_with_a_template_and_resume_refuses_an_edit(tmp_path, mon
 
     path = write(tmp_path, RRM_LIKE)
     monkeypatch.setattr(
-        cli, "open_engine", lambda spec: ScriptedEngine(lambda c, p: "\\boxed{Assistant 1}")
+        cli.common, "open_engine", lambda spec: ScriptedEngine(lambda c, p: "\\boxed{Assistant 1}")
     )
     rows = tmp_path / "pairs.jsonl"
     rows.write_text(json.dumps({"prompt": "q", "a": "x", "b": "y"}) + "\n")

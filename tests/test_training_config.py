@@ -394,7 +394,7 @@ def test_grpo_prefill_needs_a_protocol_with_a_verdict_opening(tmp_path):
 def test_the_judge_command_after_training_names_the_protocol_and_the_score(tmp_path):
     """A label-trained student never writes the verdict's opening itself, so the line shown
     after training reads its label probability; a reasoning student is judged as usual."""
-    from reasonrm.cli_train import judge_command
+    from reasonrm.cli.train import judge_command
 
     data = tmp_path / "prepared-direct"
     data.mkdir()

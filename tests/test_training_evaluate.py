@@ -11,7 +11,7 @@ import pytest
 from fakes import ScriptedEngine
 from typer.testing import CliRunner
 
-import reasonrm.cli_train as cli_train
+import reasonrm.cli.common as cli_common
 from reasonrm.cli import app
 from reasonrm.errors import ContextLengthError, InputError
 from reasonrm.protocols import get_protocol
@@ -176,7 +176,7 @@ def test_cli_evaluate(heldout, tmp_path, monkeypatch):
         return model()
 
     dtypes = []
-    monkeypatch.setattr(cli_train, "_open_engine", fake)
+    monkeypatch.setattr(cli_common, "open_engine", fake)
     checkpoint = tmp_path / "sft-out"
     checkpoint.mkdir()
     result = runner.invoke(app, ["train", "evaluate", str(checkpoint), "--data", str(heldout)])

@@ -3,7 +3,7 @@ the command line, the server or Python to the judge and the engine, and are what
 run compares.
 
 An option is declared once, as a field here: its default, its check and its help text. The
-command line builds its options from these fields (`reasonrm.cli_common.spec_options`), so a
+command line builds its options from these fields (`reasonrm.cli.common.spec_options`), so a
 field added here reaches every command that judges, the server, the resume check and Python.
 """
 

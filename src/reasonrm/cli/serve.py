@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 
-from reasonrm.cli_common import SpecOptions, err, friendly, open_engine, out, spec_options
+from reasonrm.cli import common
+from reasonrm.cli.app import app
+from reasonrm.cli.common import SpecOptions, err, friendly, out, spec_options
 from reasonrm.errors import InputError, MissingDependencyError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -85,7 +87,7 @@ def serve(
         workers=workers,
         timeout=timeout,
     )  # checked before the model loads
-    eng = open_engine(engine_spec)
+    eng = common.open_engine(engine_spec)
     app = None
     try:
         judge = Judge.from_spec(eng, judge_spec)
@@ -123,3 +125,6 @@ def _run(app, host: str, port: int, timeout: float, about: str) -> None:
         timeout_graceful_shutdown=max(1, math.ceil(timeout)),
     )
     ReadyServer(config).run()
+
+
+app.command()(serve)

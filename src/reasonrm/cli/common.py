@@ -196,3 +196,26 @@ def progress_bar() -> Progress:
         TimeRemainingColumn(),
     ]
     return Progress(*columns, console=err)
+
+
+def run_with_progress(what, unit, runner, worker, input, output, *, settings, note):
+    """Run judge_file or rank_file with a progress bar; Ctrl-C keeps what is written."""
+    with progress_bar() as progress:
+        task = progress.add_task(what, total=None, note="")
+
+        def on_start(run) -> None:
+            if run.resumed:
+                err.print(f"resuming: {run.resumed} of {run.rows} {unit} already in {output}")
+            progress.update(task, total=run.rows, completed=run.resumed)
+
+        def on_row(row: dict, run) -> None:
+            progress.update(task, advance=1, note=note(row, run))
+
+        try:
+            return runner(
+                worker, input, output, settings=settings, on_start=on_start, on_row=on_row
+            )
+        except KeyboardInterrupt:
+            progress.stop()
+            err.print(f"interrupted: rows done are in {output}; rerun the same command to resume")
+            raise typer.Exit(130) from None
