@@ -22,7 +22,7 @@ from pathlib import Path
 from common import report, write_result
 
 from reasonrm import load_engine
-from reasonrm.training.distill import read_labelled
+from reasonrm.training.data import read_labelled
 from reasonrm.training.evaluate import evaluate
 from reasonrm.training.gguf_export import export_gguf
 

@@ -66,8 +66,8 @@ from reasonrm.protocols import get_protocol
 from reasonrm.runs import judge_file
 from reasonrm.scoring import logit
 from reasonrm.training.config import SAVED_CONFIG, load_settings
-from reasonrm.training.data import estimate_tokens, prepare_file
-from reasonrm.training.distill import DistillConfig, distill, read_labelled
+from reasonrm.training.data import estimate_tokens, prepare_file, read_labelled
+from reasonrm.training.distill import DistillConfig, distill
 from reasonrm.training.evaluate import evaluate, probabilities, summarize
 from reasonrm.training.gguf_export import export_gguf
 from reasonrm.training.grpo import run_grpo

@@ -186,8 +186,7 @@ def test_a_pointwise_template_reproduces_the_built_in_rating(tmp_path):
 def test_prepared_data_and_training_settings_find_a_template_again(tmp_path):
     from reasonrm.pairs import PreferencePair
     from reasonrm.training.config import load_settings
-    from reasonrm.training.data import prepare, write_prepared
-    from reasonrm.training.distill import resolve_protocol
+    from reasonrm.training.data import prepare, resolve_protocol, write_prepared
 
     path = write(tmp_path, RRM_LIKE)
     pairs = [PreferencePair(({"role": "user", "content": "q"},), "good", "bad", "f:1")]

@@ -15,14 +15,8 @@ import reasonrm.cli.common as cli_common
 from reasonrm.cli import app
 from reasonrm.errors import ContextLengthError, EngineError, InputError
 from reasonrm.protocols import get_protocol
-from reasonrm.training.distill import (
-    DistillConfig,
-    TeacherError,
-    data_file,
-    distill,
-    read_labelled,
-    resolve_protocol,
-)
+from reasonrm.training.data import data_file, read_labelled, resolve_protocol
+from reasonrm.training.distill import DistillConfig, TeacherError, distill
 from reasonrm.training.sft import sft_rows as read_sft_chats
 from reasonrm.types import Comparison
 

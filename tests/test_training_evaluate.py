@@ -15,7 +15,7 @@ import reasonrm.cli.common as cli_common
 from reasonrm.cli import app
 from reasonrm.errors import ContextLengthError, InputError
 from reasonrm.protocols import get_protocol
-from reasonrm.training.distill import read_labelled
+from reasonrm.training.data import read_labelled
 from reasonrm.training.evaluate import evaluate, summarize
 from reasonrm.types import Comparison
 

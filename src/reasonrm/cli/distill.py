@@ -87,12 +87,13 @@ def train_distill(
 ) -> None:
     """Teacher reasoning chains for SFT, kept only when their verdict matches the label."""
     from reasonrm.training import distill as d
+    from reasonrm.training.data import data_file, read_labelled, resolve_protocol
 
-    path = d.data_file(data, d.TRAIN)
-    all_rows = d.read_labelled(path)  # bad data fails before the teacher loads
+    path = data_file(data, d.TRAIN)
+    all_rows = read_labelled(path)  # bad data fails before the teacher loads
     rows = all_rows[:limit] if limit else all_rows
     teacher = specs.engine().resolved()
-    proto = d.resolve_protocol(path, specs.values["protocol"])
+    proto = resolve_protocol(path, specs.values["protocol"])
     sampling = specs.judge(protocol=proto.ref)
     config = d.DistillConfig(
         samples=samples,

@@ -121,7 +121,7 @@ def judge_command(settings, output_dir) -> str:
     """The `reasonrm judge` line for what was trained: its protocol, and for a student that
     learned the label after the verdict's opening (target: label, or GRPO with prefill) its
     label probability, since its own greedy reply never writes that opening."""
-    from reasonrm.training.distill import data_protocol
+    from reasonrm.training.data import data_protocol
 
     words = ["reasonrm", "judge", "--model", str(output_dir)]
     protocol = settings.protocol or data_protocol(settings.data_file())

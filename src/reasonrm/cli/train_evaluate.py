@@ -95,12 +95,12 @@ def train_evaluate(
     specs: SpecOptions,
 ) -> None:
     """Held-out verdict accuracy and valid-verdict rate (greedy, no verdict forcing)."""
-    from reasonrm.training import distill as d
+    from reasonrm.training.data import data_file, read_labelled, resolve_protocol
     from reasonrm.training.evaluate import eval_settings, evaluate
 
-    path = d.data_file(data, "heldout.jsonl")
-    rows = d.read_labelled(path, limit)
-    proto = d.resolve_protocol(path, specs.values["protocol"])
+    path = data_file(data, "heldout.jsonl")
+    rows = read_labelled(path, limit)
+    proto = resolve_protocol(path, specs.values["protocol"])
     max_tokens = specs.values["max_tokens"]
     engine = specs.engine(model=checkpoint, dtype="float32").resolved()
     results = results or _default_results(checkpoint, path)

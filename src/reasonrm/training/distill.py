@@ -55,9 +55,10 @@ from typing import Any
 
 from reasonrm.engines.base import Engine
 from reasonrm.errors import ContextLengthError, EngineError, InputError, ReasonRMError
-from reasonrm.jsonl import check_settings_file, iter_jsonl
+from reasonrm.jsonl import check_settings_file
 from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.runs import ResumableRun
+from reasonrm.training.data import LabelledChat
 from reasonrm.types import Message, Sample, SamplingParams
 
 log = logging.getLogger(__name__)
@@ -83,96 +84,6 @@ _LEAK = re.compile(
 
 class TeacherError(EngineError):
     """The teacher failed on a row: the run stops, keeping what it wrote."""
-
-
-# --- rows -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LabelledChat:
-    """A judge prompt with the slot of the better response: a `data prepare` row."""
-
-    id: str
-    messages: list[Message]
-    label: str
-    where: str
-    pair: str | None = None  # both orders of a pair share it (`data prepare`)
-
-
-def data_file(data: str | Path, name: str) -> Path:
-    """`data` itself, or `data/name` when it is a folder (from `reasonrm data prepare`)."""
-    path = Path(data).expanduser()
-    if path.is_dir():
-        path = path / name
-    if not path.is_file():
-        raise InputError(
-            f"no such file {path} (give a folder from `reasonrm data prepare`, which holds "
-            f"{name}, or a .jsonl file)"
-        )
-    return path
-
-
-def read_labelled(path: str | Path, limit: int | None = None) -> list[LabelledChat]:
-    """Every row of a `data prepare` file, checked (a bad row is an InputError naming its
-    line), then the first `limit`. A row without an id is known by its line number."""
-    from reasonrm.training.chats import check_chat
-
-    path = Path(path)
-    rows: list[LabelledChat] = []
-    seen: dict[str, str] = {}
-    for number, row in iter_jsonl(path):
-        where = f"{path}:{number}"
-        if isinstance(row, InputError):
-            raise row
-        missing = [k for k in ("messages", "label") if k not in row]
-        if missing:
-            raise InputError(
-                f"{where}: missing field(s) {', '.join(missing)}; expected rows from "
-                "`reasonrm data prepare` (messages: the judge chat, label: 'A' or 'B')"
-            )
-        chat = check_chat(row["messages"], where)
-        if chat[-1]["role"] != "user":
-            raise InputError(
-                f"{where}: the judge chat must end with the user's turn (the judge writes "
-                "the reply); this looks like an SFT row"
-            )
-        if row["label"] not in ("A", "B"):
-            raise InputError(f"{where}: label must be 'A' or 'B', got {row['label']!r}")
-        row_id = str(row["id"]) if row.get("id") is not None else f"line-{number}"
-        if row_id in seen:
-            raise InputError(
-                f"{where}: id {row_id!r} is also at {seen[row_id]}; ids must be unique "
-                "(results are resumed by id)"
-            )
-        seen[row_id] = where
-        pair = str(row["pair"]) if row.get("pair") is not None else None
-        rows.append(LabelledChat(row_id, chat, row["label"], where, pair))
-    if not rows:
-        raise InputError(f"{path}: no rows")
-    return rows[:limit] if limit else rows
-
-
-def data_protocol(path: str | Path) -> str | None:
-    """The protocol `data prepare` rendered a file's rows with (its stats.json), if known."""
-    stats = Path(path).parent / "stats.json"
-    try:
-        found = json.loads(stats.read_text(encoding="utf-8")).get("protocol")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return found if isinstance(found, str) else None
-
-
-def resolve_protocol(path: str | Path, protocol: str | None) -> Protocol:
-    """The protocol to parse verdicts with: the one given, else the data's, else rrm. A
-    protocol other than the one the rows were rendered with is an error: its parser would
-    not read the verdicts the prompt asks for."""
-    rendered = data_protocol(path)
-    if protocol and rendered and protocol != rendered:
-        raise InputError(
-            f"{path}: the rows were rendered with the {rendered!r} protocol (stats.json), "
-            f"not {protocol!r}; pass --protocol {rendered}, or prepare the data again"
-        )
-    return get_protocol(protocol or rendered or "rrm")
 
 
 # --- one row --------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from reasonrm.errors import ContextLengthError, InputError
 from reasonrm.protocols import Protocol, get_protocol
 from reasonrm.runs import ResumableRun
 from reasonrm.scoring import LabelReader, combine, sigmoid
-from reasonrm.training.distill import LabelledChat
+from reasonrm.training.data import LabelledChat
 from reasonrm.types import SamplingParams
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from reasonrm.training.both_orders import pair_units, unit_order
 from reasonrm.training.chats import check_chat, read_data
 from reasonrm.training.checkpoints import load_model, peft_config
 from reasonrm.training.config import SFTSettings
-from reasonrm.training.distill import resolve_protocol
+from reasonrm.training.data import resolve_protocol
 from reasonrm.training.run import TrainResult, train_and_save
 from reasonrm.training.trl_args import build_trl_args
 from reasonrm.types import Message
