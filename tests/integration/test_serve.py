@@ -22,8 +22,10 @@ from reasonrm.client import ReasonRMClient, RemoteJudgeReward  # noqa: E402
 
 KEY_ENV, KEY = "REASONRM_TEST_SERVE_KEY", "s3cret"
 SMALL = ["--max-tokens", "48", "--parallel", "2", "--context", "2048"]
+# pairs no check applies to: the test reads the judge's votes, which a decided pair skips (a
+# math pair is decided or not by how well SmolLM2's sampled programs happen to run)
 PAIRS = [
-    ("What is 2 + 2?", "2 + 2 = 4.", "2 + 2 = 5."),
+    ("What is the capital of France?", "Paris.", "Berlin."),
     ("Name a primary colour.", "Red.", "Purple, the colour of bananas."),
 ]
 
