@@ -94,8 +94,10 @@ class JudgeSpec(_Spec):
     orders: str = field(
         default="auto",
         metadata=option(
-            "auto: both orders for a pair, one random order per tournament match, a "
-            "benchmark's own rule in eval; random | both (A/B and B/A) | fixed (a first).",
+            "auto: both orders wherever the score is prob (the default's: the two readings "
+            "cancel the slot preference); otherwise both for a pair, one random order per "
+            "tournament match, a benchmark's own rule in eval. random | both (A/B and B/A) | "
+            "fixed (a first).",
             choices=ORDERS,
         ),
     )
