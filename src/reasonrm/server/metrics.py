@@ -93,7 +93,9 @@ class Metrics:
             self.prompt_tokens.inc(j.prompt_tokens)
             self.completion_tokens.inc(j.completion_tokens)
             self.invalid_verdicts.inc(j.votes.get("invalid", 0))
-            positions = Positions().add(j.to_dict())
+            # only what the tally reads, not the whole judgment's dict (texts, evidence)
+            samples = [{"order": s.order, "verdict": s.verdict.winner} for s in j.samples]
+            positions = Positions().add({"samples": samples, "orders_agree": j.orders_agree})
             self.verdicts.inc(positions.verdicts)
             self.first_slot.inc(positions.first_slot)
             self.both_orders.inc(positions.both_orders)
